@@ -1,0 +1,541 @@
+//! The decision path. Given a compiled policy, an action and the time, produce a
+//! [`Verdict`]: no I/O, no clock, no allocation in the common case, and no string
+//! built (explanations are rendered later, only when asked for).
+//!
+//! The order of checks, all combined by strictness (`deny > approve > log > allow`):
+//! 1. an agent missing from the inventory is denied unless the policy says otherwise;
+//! 2. each target is placed in an environment and a zone;
+//! 3. a listed agent's roles must grant the action;
+//! 4. active exceptions contribute their tier and waive the rules they name;
+//! 5. the candidate rules from the index are evaluated; enforced ones combine,
+//!    observe/alert ones are reported as what they would have done;
+//! 6. nothing enforced matched: default deny;
+//! 7. an action of unknown effect never ends below the `unknown_effect` floor.
+
+use std::collections::BTreeMap;
+
+use airlock_model::{Action, Effect, Mode, Target, Tier};
+use smallvec::SmallVec;
+
+use crate::compile::*;
+use crate::source::{Plane, ReasonCond, UnlistedAgents};
+
+/// Why a tier was reached: a rule, an exception, or one of the engine's own checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Decider {
+    /// The rule at this index in the policy.
+    Rule(u32),
+    /// The exception at this index in the policy.
+    Exception(u32),
+    /// Nothing allowed the action.
+    DefaultDeny,
+    /// The agent is not in the inventory and unlisted agents are denied.
+    UnlistedAgent,
+    /// The agent's roles do not grant this action.
+    NotGranted,
+    /// The effect is unknown, so it needs at least the `unknown_effect` floor.
+    UnknownEffect,
+}
+
+/// How a target's environment was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlacedBy {
+    /// A placement selector in the policy matched.
+    Match,
+    /// The caller's stated environment, taken because it is stricter.
+    Stated,
+    /// Nothing matched: the policy's `unplaced` environment.
+    Unplaced,
+}
+
+impl PlacedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlacedBy::Match => "match",
+            PlacedBy::Stated => "stated",
+            PlacedBy::Unplaced => "unplaced",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlacedTarget {
+    pub env: u8,
+    pub zone: Option<u8>,
+    pub by: PlacedBy,
+}
+
+/// The outcome of evaluating one action, in indices; [`crate::Policy::decide`] turns it
+/// into a [`airlock_model::Decision`] with names and a sentence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub tier: Tier,
+    /// What decided, sorted (rules in policy order first).
+    pub deciders: SmallVec<[Decider; 4]>,
+    /// Matching non-enforced rules and the tier each would have given.
+    pub observed: SmallVec<[(u32, Tier); 2]>,
+    /// Exceptions that applied.
+    pub exceptions: SmallVec<[u32; 2]>,
+    /// One entry per target (one for an action without targets).
+    pub placements: SmallVec<[PlacedTarget; 4]>,
+}
+
+/// The acting agent as the policy sees it.
+pub(crate) struct Agent<'a> {
+    pub id: &'a str,
+    pub listed: bool,
+    pub tenant: Option<&'a str>,
+    pub operator: Option<&'a str>,
+    pub labels: &'a BTreeMap<String, String>,
+    pub roles: &'a [u16],
+    pub zone: Option<u8>,
+}
+
+pub(crate) fn resolve_agent<'a>(p: &'a Compiled, a: &'a Action) -> Agent<'a> {
+    match p.agents.get(&a.who.agent) {
+        Some(info) => Agent {
+            id: &a.who.agent,
+            listed: true,
+            tenant: info.tenant.as_deref(),
+            operator: info.operator.as_deref(),
+            labels: &info.labels,
+            roles: &info.roles,
+            zone: info.zone,
+        },
+        // Claims of an unlisted agent are taken as stated, except roles: a role is a
+        // grant, and only the policy grants.
+        None => Agent {
+            id: &a.who.agent,
+            listed: false,
+            tenant: a.who.tenant.as_deref(),
+            operator: a.who.operator.as_deref(),
+            labels: &a.who.labels,
+            roles: &[],
+            zone: a
+                .who
+                .zone
+                .as_deref()
+                .and_then(|z| p.zones.iter().position(|x| x.name == z))
+                .map(|i| i as u8),
+        },
+    }
+}
+
+fn opt_match(list: &Option<crate::glob::GlobList>, value: Option<&str>) -> bool {
+    match list {
+        None => true,
+        Some(l) => value.is_some_and(|v| l.is_match(v)),
+    }
+}
+
+fn labels_match(want: &[(String, crate::glob::Glob)], have: &BTreeMap<String, String>) -> bool {
+    want.iter()
+        .all(|(k, g)| have.get(k).is_some_and(|v| g.is_match(v)))
+}
+
+/// A path inside the agent's working directory: relative without `..`, or absolute
+/// under `workdir`.
+fn in_workdir(path: &str, workdir: Option<&str>) -> bool {
+    let climbs = |p: &str| p.split('/').any(|c| c == "..");
+    if path.is_empty() || climbs(path) {
+        return false;
+    }
+    if !path.starts_with('/') && !path.starts_with('~') {
+        return true;
+    }
+    match workdir {
+        Some(w) if w.starts_with('/') && !climbs(w) => {
+            let w = w.trim_end_matches('/');
+            path.strip_prefix(w)
+                .is_some_and(|rest| rest.starts_with('/'))
+        }
+        _ => false,
+    }
+}
+
+pub(crate) fn target_sel_match(s: &TargetSel, t: &Target, workdir: Option<&str>) -> bool {
+    opt_match(&s.kinds, Some(&t.kind))
+        && opt_match(&s.names, Some(&t.name))
+        && opt_match(&s.paths, t.path.as_deref())
+        && opt_match(&s.namespaces, t.namespace.as_deref())
+        && opt_match(&s.accounts, t.account.as_deref())
+        && opt_match(&s.regions, t.region.as_deref())
+        && opt_match(&s.profiles, t.profile.as_deref())
+        && opt_match(&s.hosts, t.host.as_deref())
+        && labels_match(&s.labels, &t.labels)
+        && s.workdir.is_none_or(|want| {
+            let path = t
+                .path
+                .as_deref()
+                .unwrap_or(if t.kind == "file" { &t.name } else { "" });
+            in_workdir(path, workdir) == want
+        })
+}
+
+fn place_one(p: &Compiled, t: Option<&Target>, workdir: Option<&str>) -> PlacedTarget {
+    let matched = t.and_then(|t| {
+        p.envs
+            .iter()
+            .position(|e| e.selectors.iter().any(|s| target_sel_match(s, t, workdir)))
+    });
+    let (mut env, mut by) = match matched {
+        Some(i) => (i as u8, PlacedBy::Match),
+        None => (p.unplaced, PlacedBy::Unplaced),
+    };
+    // A stated environment can only make things stricter (earlier = more sensitive).
+    if let Some(stated) = t.and_then(|t| t.environment.as_deref()) {
+        if let Some(i) = p.envs.iter().position(|e| e.name == stated) {
+            if (i as u8) < env {
+                env = i as u8;
+                by = PlacedBy::Stated;
+            }
+        }
+    }
+    let zone = t
+        .and_then(|t| {
+            p.zones
+                .iter()
+                .position(|z| z.selectors.iter().any(|s| target_sel_match(s, t, workdir)))
+                .or_else(|| {
+                    let stated = t.zone.as_deref()?;
+                    p.zones.iter().position(|z| z.name == stated)
+                })
+        })
+        .map(|i| i as u8)
+        .or(p.unzoned);
+    PlacedTarget { env, zone, by }
+}
+
+pub(crate) fn place(p: &Compiled, a: &Action) -> SmallVec<[PlacedTarget; 4]> {
+    let workdir = a.who.workdir.as_deref();
+    if a.targets.is_empty() {
+        let mut v = SmallVec::new();
+        v.push(place_one(p, None, workdir));
+        return v;
+    }
+    a.targets
+        .iter()
+        .map(|t| place_one(p, Some(t), workdir))
+        .collect()
+}
+
+impl Window {
+    fn contains(&self, now: i64) -> bool {
+        let local = now + i64::from(self.offset_secs);
+        let day = local.div_euclid(86_400);
+        // 1970-01-01 was a Thursday (index 3 with Monday = 0).
+        let weekday = (day + 3).rem_euclid(7) as u8;
+        let minute = (local.rem_euclid(86_400) / 60) as u16;
+        let in_hours = if self.start_min < self.end_min {
+            minute >= self.start_min && minute < self.end_min
+        } else {
+            minute >= self.start_min || minute < self.end_min
+        };
+        self.days & (1 << weekday) != 0 && in_hours
+    }
+}
+
+/// Everything about one action the conditions look at, computed once.
+pub(crate) struct Facts<'a> {
+    pub action: &'a Action,
+    pub agent: Agent<'a>,
+    pub placements: &'a [PlacedTarget],
+    pub now: i64,
+}
+
+impl PerTarget {
+    fn matches(&self, p: &Compiled, f: &Facts, t: Option<&Target>, pl: &PlacedTarget) -> bool {
+        if self.envs & (1 << pl.env) == 0 {
+            return false;
+        }
+        if let Some(z) = self.zones {
+            if !pl.zone.is_some_and(|pz| z & (1 << pz) != 0) {
+                return false;
+            }
+        }
+        if let Some(plane) = self.plane {
+            let tp: Option<Plane> = pl.zone.and_then(|z| p.zones[z as usize].plane);
+            if tp != Some(plane) {
+                return false;
+            }
+        }
+        if let Some(sel) = &self.sel {
+            let empty = Target::default();
+            if !target_sel_match(sel, t.unwrap_or(&empty), f.action.who.workdir.as_deref()) {
+                return false;
+            }
+        }
+        if let Some(want) = self.cross_zone {
+            // Unknown zones on either side count as crossing: we cannot show they match.
+            let crossing = match (f.agent.zone, pl.zone) {
+                (Some(a), Some(b)) => a != b,
+                _ => true,
+            };
+            if crossing != want {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+impl Cond {
+    pub(crate) fn matches(&self, p: &Compiled, f: &Facts) -> bool {
+        let a = f.action;
+        if !self.effects.contains(a.what.effect) {
+            return false;
+        }
+        if self.bulk.is_some_and(|b| b != a.what.bulk) {
+            return false;
+        }
+        if !opt_match(&self.ops, Some(&a.what.operation))
+            || !opt_match(&self.tools, Some(&a.what.tool))
+        {
+            return false;
+        }
+        if let Some(sel) = &self.agent {
+            let ag = &f.agent;
+            if !opt_match(&sel.ids, Some(ag.id))
+                || !labels_match(&sel.labels, ag.labels)
+                || !opt_match(&sel.operators, ag.operator)
+            {
+                return false;
+            }
+            if let Some(roles) = &sel.roles {
+                if !roles.iter().any(|r| ag.roles.contains(r)) {
+                    return false;
+                }
+            }
+            if let Some(z) = sel.zones {
+                if !ag.zone.is_some_and(|az| z & (1 << az) != 0) {
+                    return false;
+                }
+            }
+        }
+        if !opt_match(&self.tenants, f.agent.tenant) {
+            return false;
+        }
+        if self
+            .resources_over
+            .is_some_and(|n| a.resources_affected() <= n)
+        {
+            return false;
+        }
+        if let Some(limit) = self.cost_over {
+            // An unknown cost cannot be shown to exceed the limit.
+            if a.magnitude
+                .cost_usd
+                .is_none_or(|c| c.is_nan() || c <= limit)
+            {
+                return false;
+            }
+        }
+        if self
+            .irreversible
+            .is_some_and(|i| i != a.magnitude.irreversible)
+        {
+            return false;
+        }
+        if let Some(r) = self.reason {
+            if (r == ReasonCond::Missing) != a.reason_missing() {
+                return false;
+            }
+        }
+        if self.during.is_some_and(|w| !w.contains(f.now)) {
+            return false;
+        }
+        if self.outside.is_some_and(|w| w.contains(f.now)) {
+            return false;
+        }
+        if let Some(pt) = &self.per_target {
+            let targets = a
+                .targets
+                .iter()
+                .map(Some)
+                .chain(a.targets.is_empty().then_some(None));
+            let mut each = targets
+                .zip(f.placements)
+                .map(|(t, pl)| pt.matches(p, f, t, pl));
+            let ok = match self.quantifier {
+                Quantifier::Any => each.any(|m| m),
+                Quantifier::All => each.all(|m| m),
+            };
+            if !ok {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+impl Rule {
+    pub(crate) fn matches(&self, p: &Compiled, f: &Facts) -> bool {
+        self.when.matches(p, f) && !self.unless.as_ref().is_some_and(|u| u.matches(p, f))
+    }
+}
+
+impl Exception {
+    pub(crate) fn active(&self, now: i64) -> bool {
+        self.starts.is_none_or(|s| now >= s) && now < self.expires
+    }
+}
+
+/// Lowercases into a stack buffer for the case-insensitive index lookups.
+struct Lower {
+    buf: [u8; 96],
+    len: usize,
+    heap: Option<String>,
+}
+
+impl Lower {
+    fn new(s: &str) -> Lower {
+        let mut l = Lower {
+            buf: [0; 96],
+            len: 0,
+            heap: None,
+        };
+        if s.len() <= l.buf.len() {
+            for (d, b) in l.buf.iter_mut().zip(s.bytes()) {
+                *d = b.to_ascii_lowercase();
+            }
+            l.len = s.len();
+        } else {
+            l.heap = Some(s.to_ascii_lowercase());
+        }
+        l
+    }
+
+    fn as_str(&self) -> &str {
+        match &self.heap {
+            Some(h) => h,
+            // ASCII lowercasing keeps UTF-8 valid.
+            None => std::str::from_utf8(&self.buf[..self.len]).unwrap_or(""),
+        }
+    }
+}
+
+struct Combine {
+    tier: Option<Tier>,
+    deciders: SmallVec<[Decider; 4]>,
+}
+
+impl Combine {
+    fn add(&mut self, tier: Tier, d: Decider) {
+        match self.tier {
+            Some(t) if t > tier => {}
+            Some(t) if t == tier => self.deciders.push(d),
+            _ => {
+                self.tier = Some(tier);
+                self.deciders.clear();
+                self.deciders.push(d);
+            }
+        }
+    }
+}
+
+pub(crate) fn granted(p: &Compiled, f: &Facts) -> bool {
+    f.agent
+        .roles
+        .iter()
+        .any(|r| p.roles[*r as usize].grants.iter().any(|g| g.matches(p, f)))
+}
+
+pub(crate) fn evaluate(p: &Compiled, action: &Action, now: i64) -> Verdict {
+    let placements = place(p, action);
+    let agent = resolve_agent(p, action);
+    let mut out = Verdict {
+        tier: Tier::Deny,
+        deciders: SmallVec::new(),
+        observed: SmallVec::new(),
+        exceptions: SmallVec::new(),
+        placements: SmallVec::new(),
+    };
+    if !agent.listed && p.unlisted == UnlistedAgents::Deny {
+        out.deciders.push(Decider::UnlistedAgent);
+        out.placements = placements;
+        return out;
+    }
+    let listed = agent.listed;
+    let facts = Facts {
+        action,
+        agent,
+        placements: &placements,
+        now,
+    };
+    let mut c = Combine {
+        tier: None,
+        deciders: SmallVec::new(),
+    };
+    if listed && !granted(p, &facts) {
+        c.add(Tier::Deny, Decider::NotGranted);
+    }
+
+    let mut waived: SmallVec<[u32; 4]> = SmallVec::new();
+    for (i, x) in p.exceptions.iter().enumerate() {
+        if x.active(now) && x.when.matches(p, &facts) {
+            c.add(x.tier, Decider::Exception(i as u32));
+            out.exceptions.push(i as u32);
+            waived.extend_from_slice(&x.waive);
+        }
+    }
+
+    let ix = &p.index;
+    let op = Lower::new(&action.what.operation);
+    let tool = Lower::new(&action.what.tool);
+    let mut visit = |ri: u32| {
+        if waived.contains(&ri) {
+            return;
+        }
+        let r = &p.rules[ri as usize];
+        if r.matches(p, &facts) {
+            match r.mode {
+                Mode::Enforce => c.add(r.tier, Decider::Rule(ri)),
+                Mode::Observe | Mode::Alert => out.observed.push((ri, r.tier)),
+            }
+        }
+    };
+    for &ri in ix.by_op.get(op.as_str()).into_iter().flatten() {
+        visit(ri);
+    }
+    for &ri in ix
+        .by_agent
+        .get(action.who.agent.as_str())
+        .into_iter()
+        .flatten()
+    {
+        visit(ri);
+    }
+    for (k, v) in facts.agent.labels {
+        if let Some(by_value) = ix.by_label.get(k.as_str()) {
+            for &ri in by_value.get(v.as_str()).into_iter().flatten() {
+                visit(ri);
+            }
+        }
+    }
+    for &ri in ix.by_tool.get(tool.as_str()).into_iter().flatten() {
+        visit(ri);
+    }
+    for &ri in &ix.general[action.what.effect as usize] {
+        visit(ri);
+    }
+
+    let (mut tier, mut deciders) = match c.tier {
+        Some(t) => (t, c.deciders),
+        None => {
+            let mut d = SmallVec::new();
+            d.push(Decider::DefaultDeny);
+            (Tier::Deny, d)
+        }
+    };
+    if action.what.effect == Effect::Unknown && tier < p.unknown_floor {
+        tier = p.unknown_floor;
+        deciders.clear();
+        deciders.push(Decider::UnknownEffect);
+    }
+    deciders.sort_unstable();
+    out.observed.sort_unstable();
+    out.tier = tier;
+    out.deciders = deciders;
+    out.placements = placements;
+    out
+}

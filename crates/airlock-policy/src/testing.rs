@@ -1,0 +1,140 @@
+//! Policy tests, like `opa test`: YAML files of cases, each an Action with the tier
+//! the policy must give it and, optionally, the rule that must decide it.
+//!
+//! ```yaml
+//! policy: policy.yaml            # relative to this file; `--policy` overrides
+//! at: 2026-11-23T10:00:00Z       # time the cases are decided at (optional)
+//! cases:
+//!   - name: the agent deletes the production stack
+//!     action: { who: {agent: kiro}, what: {tool: aws, operation: cloudformation:DeleteStack, effect: delete}, ... }
+//!     expect: deny
+//!     rule: no-environment-teardown
+//! ```
+
+use airlock_model::{Action, Decision, Tier};
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::Policy;
+use crate::diag::{self, Diagnostic, PolicyError};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestFile {
+    /// Policy file, relative to the test file.
+    #[serde(default)]
+    pub policy: Option<String>,
+    #[serde(default)]
+    pub at: Option<Spanned<String>>,
+    pub cases: Vec<Spanned<Case>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    pub name: String,
+    #[serde(default)]
+    pub at: Option<Spanned<String>>,
+    pub action: Action,
+    pub expect: Tier,
+    /// A rule id (or `airlock:…` check, or `exception:ID`) that must be among the
+    /// deciding rules.
+    #[serde(default)]
+    pub rule: Option<String>,
+    /// The total number of approvals required, when `expect: approve`.
+    #[serde(default)]
+    pub approvals: Option<u32>,
+}
+
+/// The outcome of one case.
+#[derive(Debug)]
+pub struct CaseResult {
+    pub name: String,
+    pub line: usize,
+    pub decision: Decision,
+    /// Why the case failed; `None` when it passed.
+    pub failure: Option<String>,
+}
+
+impl TestFile {
+    pub fn parse(file: &str, source: &str) -> Result<TestFile, PolicyError> {
+        let tf: TestFile = serde_saphyr::from_str(source).map_err(|e| PolicyError {
+            file: file.to_owned(),
+            diagnostics: vec![diag::from_yaml_error(source, &e)],
+        })?;
+        // Validate every time up front so a typo fails loudly instead of silently
+        // deciding at another time.
+        let mut errors = Vec::new();
+        let mut check = |at: &Option<Spanned<String>>, key: &str| {
+            if let Some(t) = at {
+                if crate::compile::parse_time(&t.value).is_none() {
+                    errors.push(Diagnostic::error(
+                        t.referenced,
+                        key,
+                        format!(
+                            "`{}` is not a time; expected RFC 3339, e.g. 2026-11-23T10:00:00Z",
+                            t.value
+                        ),
+                    ));
+                }
+            }
+        };
+        check(&tf.at, "at");
+        for (i, c) in tf.cases.iter().enumerate() {
+            check(&c.value.at, &format!("cases[{i}].at"));
+        }
+        if errors.is_empty() {
+            Ok(tf)
+        } else {
+            Err(PolicyError {
+                file: file.to_owned(),
+                diagnostics: errors,
+            })
+        }
+    }
+
+    /// Runs every case against `policy`. `now` is used for cases without `at`.
+    pub fn run(&self, policy: &Policy, now: jiff::Timestamp) -> Vec<CaseResult> {
+        let time = |at: &Option<Spanned<String>>| {
+            at.as_ref()
+                .and_then(|t| t.value.parse::<jiff::Timestamp>().ok())
+        };
+        let file_now = time(&self.at).unwrap_or(now);
+        self.cases
+            .iter()
+            .map(|c| {
+                let case = &c.value;
+                let at = time(&case.at).unwrap_or(file_now);
+                let d = policy.decide(&case.action, at);
+                let mut failure = None;
+                if d.decision != case.expect {
+                    failure = Some(format!(
+                        "expected {}, got {}: {}",
+                        case.expect, d.decision, d.reason
+                    ));
+                } else if let Some(rule) = case.rule.as_ref().filter(|r| !d.rules.contains(r)) {
+                    failure = Some(format!(
+                        "expected rule `{rule}` to decide, but the deciding rules were [{}]",
+                        d.rules.join(", ")
+                    ));
+                } else if let Some(n) = case.approvals {
+                    let total: u32 = d
+                        .approval
+                        .as_ref()
+                        .map_or(0, |a| a.requirements.iter().map(|r| r.approvals).sum());
+                    if total != n {
+                        failure = Some(format!(
+                            "expected {n} approvals in total, the decision requires {total}"
+                        ));
+                    }
+                }
+                CaseResult {
+                    name: case.name.clone(),
+                    line: c.referenced.line() as usize,
+                    decision: d,
+                    failure,
+                }
+            })
+            .collect()
+    }
+}
