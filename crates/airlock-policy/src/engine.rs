@@ -440,7 +440,19 @@ pub(crate) fn granted(p: &Compiled, f: &Facts) -> bool {
         .any(|r| p.roles[*r as usize].grants.iter().any(|g| g.matches(p, f)))
 }
 
+/// Which rules to look at: the index's candidates (the decision path), or every rule
+/// (the reference the index is tested against).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scan {
+    Indexed,
+    Exhaustive,
+}
+
 pub(crate) fn evaluate(p: &Compiled, action: &Action, now: i64) -> Verdict {
+    evaluate_with(p, action, now, Scan::Indexed)
+}
+
+pub(crate) fn evaluate_with(p: &Compiled, action: &Action, now: i64, scan: Scan) -> Verdict {
     let placements = place(p, action);
     let agent = resolve_agent(p, action);
     let mut out = Verdict {
@@ -494,29 +506,35 @@ pub(crate) fn evaluate(p: &Compiled, action: &Action, now: i64) -> Verdict {
             }
         }
     };
-    for &ri in ix.by_op.get(op.as_str()).into_iter().flatten() {
-        visit(ri);
-    }
-    for &ri in ix
-        .by_agent
-        .get(action.who.agent.as_str())
-        .into_iter()
-        .flatten()
-    {
-        visit(ri);
-    }
-    for (k, v) in facts.agent.labels {
-        if let Some(by_value) = ix.by_label.get(k.as_str()) {
-            for &ri in by_value.get(v.as_str()).into_iter().flatten() {
-                visit(ri);
+    if scan == Scan::Exhaustive {
+        for ri in 0..p.rules.len() as u32 {
+            visit(ri);
+        }
+    } else {
+        for &ri in ix.by_op.get(op.as_str()).into_iter().flatten() {
+            visit(ri);
+        }
+        for &ri in ix
+            .by_agent
+            .get(action.who.agent.as_str())
+            .into_iter()
+            .flatten()
+        {
+            visit(ri);
+        }
+        for (k, v) in facts.agent.labels {
+            if let Some(by_value) = ix.by_label.get(k.as_str()) {
+                for &ri in by_value.get(v.as_str()).into_iter().flatten() {
+                    visit(ri);
+                }
             }
         }
-    }
-    for &ri in ix.by_tool.get(tool.as_str()).into_iter().flatten() {
-        visit(ri);
-    }
-    for &ri in &ix.general[action.what.effect as usize] {
-        visit(ri);
+        for &ri in ix.by_tool.get(tool.as_str()).into_iter().flatten() {
+            visit(ri);
+        }
+        for &ri in &ix.general[action.what.effect as usize] {
+            visit(ri);
+        }
     }
 
     let (mut tier, mut deciders) = match c.tier {

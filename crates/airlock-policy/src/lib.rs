@@ -119,6 +119,18 @@ impl Policy {
         engine::evaluate(&self.compiled, action, now.as_second())
     }
 
+    /// The same decision as [`Policy::evaluate`], reached by evaluating every rule
+    /// instead of the index's candidates. Slow; it exists so tests can show that the
+    /// index never misses a rule.
+    pub fn evaluate_exhaustive(&self, action: &Action, now: jiff::Timestamp) -> Verdict {
+        engine::evaluate_with(
+            &self.compiled,
+            action,
+            now.as_second(),
+            engine::Scan::Exhaustive,
+        )
+    }
+
     /// The decision with names, approval requirements and a one-sentence reason.
     pub fn decide(&self, action: &Action, now: jiff::Timestamp) -> Decision {
         let v = self.evaluate(action, now);

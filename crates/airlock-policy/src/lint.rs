@@ -26,7 +26,8 @@ pub(crate) fn lint(p: &Compiled, now: i64) -> Vec<Diagnostic> {
         if r.mode != Mode::Enforce {
             continue;
         }
-        for (i, earlier) in p.rules[..j].iter().enumerate() {
+        for i in shadow_candidates(p, j) {
+            let earlier = &p.rules[i];
             if shadows(p, i, earlier, j, r) {
                 out.push(Diagnostic::error(
                     r.at,
@@ -50,6 +51,68 @@ pub(crate) fn lint(p: &Compiled, now: i64) -> Vec<Diagnostic> {
         }
     }
     out
+}
+
+/// Earlier rules that could possibly cover rule `j`, in policy order.
+///
+/// A rule can only be covered by a rule whose index key it shares: covering needs
+/// every literal the wider rule is indexed by (operation, agent id, agent label,
+/// tool) to be required by the narrower rule too. So the candidates are the index
+/// buckets of `j`'s own literals plus the unindexed rules, which keeps loading a
+/// 10,000-rule policy fast instead of comparing every pair.
+fn shadow_candidates(p: &Compiled, j: usize) -> Vec<usize> {
+    let ix = &p.index;
+    let c = &p.rules[j].when;
+    let mut out: Vec<u32> = Vec::new();
+    let mut take = |bucket: Option<&Vec<u32>>| {
+        out.extend(
+            bucket
+                .into_iter()
+                .flatten()
+                .copied()
+                .filter(|&i| (i as usize) < j),
+        );
+    };
+    for op in c
+        .ops
+        .as_ref()
+        .and_then(GlobList::literals)
+        .into_iter()
+        .flatten()
+    {
+        take(ix.by_op.get(op));
+    }
+    for t in c
+        .tools
+        .as_ref()
+        .and_then(GlobList::literals)
+        .into_iter()
+        .flatten()
+    {
+        take(ix.by_tool.get(t));
+    }
+    if let Some(a) = &c.agent {
+        for id in a
+            .ids
+            .as_ref()
+            .and_then(GlobList::literals)
+            .into_iter()
+            .flatten()
+        {
+            take(ix.by_agent.get(id));
+        }
+        for (k, g) in &a.labels {
+            if let Some(v) = g.literal() {
+                take(ix.by_label.get(k.as_str()).and_then(|m| m.get(v)));
+            }
+        }
+    }
+    for general in &ix.general {
+        take(Some(general));
+    }
+    out.sort_unstable();
+    out.dedup();
+    out.into_iter().map(|i| i as usize).collect()
 }
 
 fn never_matches(p: &Compiled, r: &Rule) -> Option<String> {

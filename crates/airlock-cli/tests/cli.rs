@@ -1,0 +1,277 @@
+//! The `airlock` binary, driven the way a user drives it.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn airlock(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn airlock");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A scratch file unique to this test process.
+fn scratch(name: &str, content: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("airlock-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, content).unwrap();
+    p
+}
+
+const DELETE_PROD_STACK: &str = r#"{"id":"a1","who":{"agent":"kiro"},"what":{"tool":"aws","operation":"cloudformation:DeleteStack","effect":"delete"},"targets":[{"kind":"aws:cloudformation:stack","name":"prod-cost-explorer"}],"magnitude":{"resources":47}}"#;
+const READ_METRICS: &str = r#"{"id":"a2","who":{"agent":"kiro"},"what":{"tool":"aws","operation":"ce:GetCostAndUsage","effect":"read"}}"#;
+const WRITE_UNPLACED_BUCKET: &str = r#"{"id":"a3","who":{"agent":"kiro"},"what":{"tool":"aws","operation":"s3:PutObject","effect":"write"},"targets":[{"kind":"aws:s3:object","name":"billing-exports/x.csv"}]}"#;
+
+#[test]
+fn decide_prints_one_json_decision_per_json_line() {
+    let input = format!("{DELETE_PROD_STACK}\n{READ_METRICS}\n{WRITE_UNPLACED_BUCKET}\n");
+    let out = airlock(&["decide"], &input);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["id"], "a1");
+    assert_eq!(lines[0]["decision"], "deny");
+    assert!(
+        lines[0]["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "no-environment-teardown")
+    );
+    assert!(lines[0]["reason"].as_str().unwrap().contains("production"));
+    assert!(lines[0]["observed"].is_array());
+    assert_eq!(lines[1]["decision"], "allow");
+    // An unplaceable cloud resource counts as production: one approval.
+    assert_eq!(lines[2]["decision"], "approve");
+    assert_eq!(lines[2]["approval"]["requirements"][0]["approvals"], 1);
+    assert_eq!(lines[2]["approval"]["on_timeout"], "deny");
+    assert_eq!(lines[2]["placements"][0]["environment"], "production");
+    assert_eq!(lines[2]["placements"][0]["by"], "unplaced");
+}
+
+#[test]
+fn decide_accepts_one_pretty_printed_object() {
+    let pretty = serde_json::to_string_pretty(
+        &serde_json::from_str::<serde_json::Value>(READ_METRICS).unwrap(),
+    )
+    .unwrap();
+    let out = airlock(&["decide"], &pretty);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).lines().count(), 1);
+}
+
+#[test]
+fn malformed_json_exits_2_and_says_where() {
+    let input = format!(
+        "{READ_METRICS}\n{{\"who\": {{\"agent\": \"kiro\"}}, \"what\": oops}}\n{READ_METRICS}\n"
+    );
+    let out = airlock(&["decide"], &input);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("stdin:2:36"), "{err}");
+    assert!(err.contains("not a valid Action"), "{err}");
+}
+
+#[test]
+fn an_unknown_field_in_an_action_is_rejected_by_name() {
+    let out = airlock(
+        &["decide"],
+        r#"{"who":{"agent":"kiro"},"what":{"tool":"aws","effect":"read","efect":"delete"}}"#,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("unknown field `efect`"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_wrong_type_or_effect_is_rejected() {
+    let out = airlock(
+        &["decide"],
+        r#"{"who":{"agent":"kiro"},"what":{"tool":"aws","effect":"destroy"}}"#,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("unknown variant `destroy`"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = airlock(
+        &["decide"],
+        r#"{"who":{"agent":"kiro"},"what":{"tool":"aws","effect":"read"},"targets":"prod"}"#,
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn empty_input_is_an_error_not_a_silent_success() {
+    let out = airlock(&["decide"], "  \n");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no Action found"));
+}
+
+#[test]
+fn explain_prints_a_readable_trace() {
+    let out = airlock(&["decide", "--explain"], DELETE_PROD_STACK);
+    assert!(out.status.success());
+    let t = text(&out.stdout);
+    assert!(t.contains("environment production"), "{t}");
+    assert!(t.contains("rule deletes matches: approve"), "{t}");
+    assert!(t.contains("=> DENY"), "{t}");
+}
+
+#[test]
+fn decide_with_an_invalid_policy_exits_2_and_decides_nothing() {
+    let p = scratch("bad-policy.yaml", "airlock: 1\nname: x\nrulez: []\n");
+    let out = airlock(&["decide", "--policy", p.to_str().unwrap()], READ_METRICS);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = text(&out.stderr);
+    assert!(err.contains("bad-policy.yaml:3:1"), "{err}");
+    assert!(err.contains("unknown field `rulez`"), "{err}");
+}
+
+#[test]
+fn policy_check_reports_file_line_column_and_key() {
+    let p = scratch(
+        "check.yaml",
+        "airlock: 1\nname: x\ndefaults:\n  unplaced: production\nenvironments:\n  - name: production\nrules:\n  - id: r\n    when: { environment: prdo }\n    then: deny\n",
+    );
+    let out = airlock(&["policy", "check", p.to_str().unwrap()], "");
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("check.yaml:9:"), "{err}");
+    assert!(
+        err.contains("rules[0].when.environment: unknown environment `prdo`"),
+        "{err}"
+    );
+
+    let out = airlock(&["policy", "check", "--json", p.to_str().unwrap()], "");
+    assert_eq!(out.status.code(), Some(1));
+    let findings: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(findings[0]["line"], 9);
+    assert_eq!(findings[0]["severity"], "error");
+}
+
+#[test]
+fn policy_check_accepts_the_default_policy() {
+    let out = airlock(&["policy", "default"], "");
+    assert!(out.status.success());
+    let p = scratch("default.yaml", &text(&out.stdout));
+    let out = airlock(&["policy", "check", p.to_str().unwrap()], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("ok ("));
+}
+
+#[test]
+fn test_reports_passes_and_failures_and_exits_non_zero_on_failure() {
+    let cases = format!(
+        "cases:\n  - name: reads pass\n    action: {READ_METRICS}\n    expect: allow\n    rule: reads\n  - name: wrong on purpose\n    action: {DELETE_PROD_STACK}\n    expect: allow\n"
+    );
+    let f = scratch("cases.test.yaml", &cases);
+    let out = airlock(&["test", f.to_str().unwrap()], "");
+    assert_eq!(out.status.code(), Some(1));
+    let t = text(&out.stdout);
+    assert!(t.trim_end().ends_with("1 passed, 1 failed"), "{t}");
+    assert!(
+        t.contains("FAIL")
+            && t.contains("wrong on purpose")
+            && t.contains("expected allow, got deny"),
+        "{t}"
+    );
+
+    let ok =
+        format!("cases:\n  - name: reads pass\n    action: {READ_METRICS}\n    expect: allow\n");
+    let f = scratch("ok.test.yaml", &ok);
+    let out = airlock(&["test", f.to_str().unwrap()], "");
+    assert!(out.status.success());
+    assert!(text(&out.stdout).trim_end().ends_with("1 passed, 0 failed"));
+}
+
+#[test]
+fn test_checks_the_deciding_rule() {
+    let cases = format!(
+        "cases:\n  - name: right tier, wrong rule\n    action: {DELETE_PROD_STACK}\n    expect: deny\n    rule: permission-changes\n"
+    );
+    let f = scratch("rule.test.yaml", &cases);
+    let out = airlock(&["test", f.to_str().unwrap()], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("expected rule `permission-changes` to decide"));
+}
+
+#[test]
+fn a_malformed_test_file_is_an_error_with_its_location() {
+    let f = scratch(
+        "bad.test.yaml",
+        "cases:\n  - name: x\n    expect: sometimes\n",
+    );
+    let out = airlock(&["test", f.to_str().unwrap()], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("bad.test.yaml:"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn schema_prints_json_schemas() {
+    for which in ["action", "decision"] {
+        let out = airlock(&["schema", which], "");
+        assert!(out.status.success());
+        let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(s["properties"].is_object(), "{s}");
+    }
+}
+
+#[test]
+fn the_committed_schemas_are_current() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schema");
+    for which in ["action", "decision"] {
+        let out = airlock(&["schema", which], "");
+        let committed =
+            std::fs::read_to_string(root.join(format!("{which}.schema.json"))).unwrap_or_default();
+        assert_eq!(
+            text(&out.stdout),
+            committed,
+            "schema/{which}.schema.json is stale: run `cargo run -q -- schema {which} > schema/{which}.schema.json`"
+        );
+    }
+}
+
+#[test]
+fn help_is_available_everywhere() {
+    for args in [
+        vec!["--help"],
+        vec!["decide", "--help"],
+        vec!["policy", "check", "--help"],
+        vec!["test", "--help"],
+        vec!["schema", "--help"],
+    ] {
+        let out = airlock(&args, "");
+        assert!(out.status.success(), "{args:?}");
+        assert!(text(&out.stdout).contains("Usage"), "{args:?}");
+    }
+}

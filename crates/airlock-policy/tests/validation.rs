@@ -1,0 +1,567 @@
+//! Bad policies are rejected whole, and each finding points at the right line, key
+//! and problem.
+
+use airlock_policy::{Diagnostic, Policy, Severity};
+
+const NOW: &str = "2026-11-23T10:00:00Z";
+
+fn now() -> jiff::Timestamp {
+    NOW.parse().unwrap()
+}
+
+/// A valid policy; `extra` is appended (so tests can add sections or rules).
+fn base(extra: &str) -> String {
+    format!(
+        r#"airlock: 1
+name: test
+defaults:
+  unplaced: production
+environments:
+  - name: production
+    match:
+      - names: ["prod-*"]
+  - name: dev
+    match:
+      - workdir: true
+zones:
+  - name: mgmt
+    plane: control
+groups:
+  leads: {{ members: [alice, bob] }}
+  oncall: {{}}
+roles:
+  reader:
+    grants:
+      - {{ effect: read }}
+agents:
+  kiro:
+    roles: [reader]
+{extra}"#
+    )
+}
+
+fn errors(src: &str) -> Vec<Diagnostic> {
+    match Policy::load("p.yaml", src, now()) {
+        Ok(_) => panic!("policy should have been rejected:\n{src}"),
+        Err(e) => {
+            assert_eq!(e.file, "p.yaml");
+            e.diagnostics
+        }
+    }
+}
+
+/// Asserts that one error sits on `line` (1-based, in the full source), names `key`
+/// and says `needle`.
+#[track_caller]
+fn assert_error(src: &str, line: usize, key: &str, needle: &str) {
+    let errs = errors(src);
+    let hit = errs.iter().any(|d| {
+        d.severity == Severity::Error
+            && d.line == line
+            && d.key.contains(key)
+            && d.message.contains(needle)
+    });
+    assert!(
+        hit,
+        "no error at line {line} with key `{key}` saying `{needle}`; got:\n{errs:#?}"
+    );
+}
+
+/// 1-based line number of the first line containing `needle`.
+fn line_of(src: &str, needle: &str) -> usize {
+    src.lines()
+        .position(|l| l.contains(needle))
+        .map(|i| i + 1)
+        .unwrap_or_else(|| panic!("`{needle}` not in source"))
+}
+
+#[test]
+fn the_base_policy_loads() {
+    let src = base("rules:\n  - id: reads\n    when: { effect: read }\n    then: allow\n");
+    let loaded = Policy::load("p.yaml", &src, now()).unwrap();
+    assert!(loaded.warnings.is_empty());
+    assert_eq!(loaded.policy.rule_count(), 1);
+    assert!(loaded.policy.version().starts_with("sha256:"));
+}
+
+#[test]
+fn the_builtin_default_policy_loads_without_findings() {
+    let l = Policy::load("default", airlock_policy::DEFAULT_POLICY_YAML, now()).unwrap();
+    assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+    assert!(Policy::builtin_default().is_ok());
+}
+
+#[test]
+fn unknown_key_is_reported_with_its_line_and_the_expected_keys() {
+    let src = base("rules:\n  - id: r\n    thn: allow\n");
+    let line = line_of(&src, "thn:");
+    assert_error(&src, line, "thn", "unknown field `thn`");
+    let errs = errors(&src);
+    assert!(errs[0].message.contains("expected one of"), "{errs:?}");
+}
+
+#[test]
+fn unknown_top_level_section_is_reported() {
+    let src = base("rulez: []\n");
+    assert_error(
+        &src,
+        line_of(&src, "rulez"),
+        "rulez",
+        "unknown field `rulez`",
+    );
+}
+
+#[test]
+fn wrong_type_is_reported_at_the_value() {
+    let src = base(
+        "rules:\n  - id: r\n    when: { effect: delete }\n    then: approve\n    approvals: { from: leads, count: two, timeout: 1h }\n",
+    );
+    let line = line_of(&src, "count: two");
+    let errs = errors(&src);
+    assert!(
+        errs.iter().any(|d| d.line == line && d.column > 0),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn unknown_tier_lists_the_valid_ones() {
+    let src = base("rules:\n  - id: r\n    then: maybe\n");
+    assert_error(
+        &src,
+        line_of(&src, "then: maybe"),
+        "then",
+        "unknown variant `maybe`",
+    );
+    let errs = errors(&src);
+    assert!(
+        errs[0].message.contains("allow") && errs[0].message.contains("deny"),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn duplicate_keys_are_rejected() {
+    let src = base("rules:\n  - id: r\n    then: allow\n    then: deny\n");
+    let errs = errors(&src);
+    assert!(
+        errs.iter().any(|d| d.message.contains("duplicate")),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn yaml_syntax_errors_point_at_the_line() {
+    let src = base("rules: [\n");
+    let errs = errors(&src);
+    assert!(errs[0].line >= line_of(&src, "rules: ["), "{errs:?}");
+}
+
+#[test]
+fn unsupported_language_version_is_rejected() {
+    let src = base("").replace("airlock: 1", "airlock: 2");
+    assert_error(&src, 1, "airlock", "version 2");
+}
+
+#[test]
+fn unknown_environment_in_a_rule_lists_the_declared_ones() {
+    let src = base("rules:\n  - id: r\n    when: { environment: prdo }\n    then: deny\n");
+    assert_error(
+        &src,
+        line_of(&src, "prdo"),
+        "rules[0].when.environment",
+        "unknown environment `prdo`; declared: production, dev",
+    );
+}
+
+#[test]
+fn unknown_zone_role_group_agent_and_rule_references_are_rejected() {
+    let src = base("rules:\n  - id: r\n    when: { zone: nope }\n    then: deny\n");
+    assert_error(
+        &src,
+        line_of(&src, "zone: nope"),
+        "rules[0].when.zone",
+        "unknown zone `nope`",
+    );
+
+    let src = base("rules:\n  - id: r\n    when: { agent: { roles: [writer] } }\n    then: deny\n");
+    assert_error(
+        &src,
+        line_of(&src, "writer"),
+        "rules[0].when.agent.roles",
+        "unknown role `writer`",
+    );
+
+    let src = base(
+        "rules:\n  - id: r\n    then: approve\n    approvals: { from: sre, count: 1, timeout: 1h }\n",
+    );
+    assert_error(
+        &src,
+        line_of(&src, "from: sre"),
+        "rules[0].approvals.from",
+        "unknown group `sre`",
+    );
+
+    let src = base("rules:\n  - id: r\n    when: { agent: { ids: [kirro] } }\n    then: deny\n");
+    assert_error(
+        &src,
+        line_of(&src, "kirro"),
+        "rules[0].when.agent.ids",
+        "unknown agent `kirro`",
+    );
+
+    let src = base(
+        "exceptions:\n  - id: x\n    ticket: CHG-1\n    waive: [nope]\n    expires: 2026-12-01T00:00:00Z\n",
+    );
+    assert_error(
+        &src,
+        line_of(&src, "waive"),
+        "exceptions[0].waive",
+        "unknown rule `nope`",
+    );
+
+    let src = base("").replace("roles: [reader]", "roles: [raeder]");
+    assert_error(
+        &src,
+        line_of(&src, "raeder"),
+        "agents.kiro.roles",
+        "unknown role `raeder`",
+    );
+
+    let src = base("").replace(
+        "    roles: [reader]",
+        "    roles: [reader]\n    zone: aitools",
+    );
+    assert_error(
+        &src,
+        line_of(&src, "aitools"),
+        "agents.kiro.zone",
+        "unknown zone `aitools`",
+    );
+}
+
+#[test]
+fn rules_that_can_never_match_are_rejected() {
+    let src = base("rules:\n  - id: r\n    when: { effect: [] }\n    then: deny\n");
+    assert_error(
+        &src,
+        line_of(&src, "effect: []"),
+        "rules[0].when.effect",
+        "can never match",
+    );
+
+    let src = base(
+        "rules:\n  - id: r\n    when: { effect: read, effect_at_least: delete }\n    then: deny\n",
+    );
+    assert_error(
+        &src,
+        line_of(&src, "effect_at_least"),
+        "effect_at_least",
+        "can never match",
+    );
+
+    let src = base("rules:\n  - id: r\n    when: { environment: [] }\n    then: deny\n");
+    assert_error(
+        &src,
+        line_of(&src, "environment: []"),
+        "rules[0].when.environment",
+        "can never match",
+    );
+
+    let src = base("rules:\n  - id: r\n    when: { plane: data }\n    then: deny\n");
+    assert_error(
+        &src,
+        line_of(&src, "- id: r"),
+        "rules[0]",
+        "no zone is on the `data` plane",
+    );
+
+    let src =
+        base("rules:\n  - id: r\n    when: { effect: delete }\n    unless: {}\n    then: deny\n");
+    assert_error(
+        &src,
+        line_of(&src, "- id: r"),
+        "rules[0]",
+        "excludes every action",
+    );
+
+    let src = base("rules:\n  - id: r\n    when: { effect: unknown }\n    then: allow\n");
+    assert_error(&src, line_of(&src, "- id: r"), "rules[0]", "unknown effect");
+
+    let src = base(
+        "rules:\n  - id: r\n    when: { during: { days: [], hours: \"09:00-17:00\" } }\n    then: deny\n",
+    );
+    assert_error(
+        &src,
+        line_of(&src, "days: []"),
+        "during.days",
+        "never opens",
+    );
+
+    let src = base(
+        "rules:\n  - id: r\n    when: { during: { hours: \"09:00-09:00\" } }\n    then: deny\n",
+    );
+    assert_error(
+        &src,
+        line_of(&src, "09:00-09:00"),
+        "during.hours",
+        "never opens",
+    );
+}
+
+#[test]
+fn a_rule_held_by_no_agent_can_never_match() {
+    let src = base("").replace("roles:\n  reader:", "roles:\n  admin: {}\n  reader:")
+        + "rules:\n  - id: r\n    when: { agent: { roles: [admin] } }\n    then: deny\n";
+    assert_error(
+        &src,
+        line_of(&src, "- id: r"),
+        "rules[0]",
+        "no listed agent holds role admin",
+    );
+}
+
+#[test]
+fn a_rule_fully_shadowed_by_an_earlier_one_is_rejected() {
+    let src = base(
+        "rules:\n  - id: no-deletes\n    when: { effect: delete }\n    then: deny\n  - id: no-prod-deletes\n    when: { effect: delete, environment: production }\n    then: approve\n    approvals: { from: leads, count: 1, timeout: 1h }\n",
+    );
+    assert_error(
+        &src,
+        line_of(&src, "id: no-prod-deletes"),
+        "rules[1]",
+        "also matched by rule `no-deletes`",
+    );
+}
+
+#[test]
+fn a_narrower_stricter_rule_is_not_shadowed() {
+    let src = base(
+        "rules:\n  - id: prod-deletes\n    when: { effect: delete }\n    then: approve\n    approvals: { from: leads, count: 1, timeout: 1h }\n  - id: no-prod-stack-deletes\n    when: { effect: delete, target: { kinds: [\"aws:cloudformation:stack\"] } }\n    then: deny\n",
+    );
+    Policy::load("p.yaml", &src, now()).unwrap();
+}
+
+#[test]
+fn an_approve_rule_with_stronger_requirements_is_not_shadowed() {
+    let src = base(
+        "rules:\n  - id: one\n    when: { effect: delete }\n    then: approve\n    approvals: { from: oncall, count: 1, timeout: 1h }\n  - id: two\n    when: { effect: delete, environment: production }\n    then: approve\n    approvals: { from: leads, count: 2, timeout: 1h }\n",
+    );
+    Policy::load("p.yaml", &src, now()).unwrap();
+}
+
+#[test]
+fn contradictory_approval_settings_are_rejected() {
+    let src = base("rules:\n  - id: r\n    when: { effect: delete }\n    then: approve\n");
+    assert_error(
+        &src,
+        line_of(&src, "then: approve"),
+        "rules[0].then",
+        "who approves",
+    );
+
+    let src = base(
+        "rules:\n  - id: r\n    when: { effect: delete }\n    then: deny\n    approvals: { from: leads, count: 1, timeout: 1h }\n",
+    );
+    assert_error(
+        &src,
+        line_of(&src, "approvals:"),
+        "rules[0].approvals",
+        "only apply to `then: approve`",
+    );
+
+    let src = base(
+        "rules:\n  - id: r\n    when: { effect: delete }\n    then: approve\n    approvals: { from: leads, count: 3, timeout: 1h }\n",
+    );
+    assert_error(
+        &src,
+        line_of(&src, "from: leads"),
+        "approvals.from",
+        "has 2 members",
+    );
+
+    let src = base(
+        "rules:\n  - id: r\n    when: { effect: delete }\n    then: approve\n    approvals: { from: leads, count: 0, timeout: 1h }\n",
+    );
+    assert_error(
+        &src,
+        line_of(&src, "count: 0"),
+        "approvals.count",
+        "nobody looking",
+    );
+
+    let src = base(
+        "rules:\n  - id: r\n    when: { effect: delete }\n    then: approve\n    approvals: { from: leads, count: 1, timeout: 1h, on_timeout: allow }\n",
+    );
+    assert_error(
+        &src,
+        line_of(&src, "on_timeout"),
+        "approvals.on_timeout",
+        "only accepted value is `deny`",
+    );
+
+    let src = base(
+        "rules:\n  - id: r\n    when: { effect: delete }\n    then: approve\n    approvals: { from: leads, count: 1, timeout: soon }\n",
+    );
+    assert_error(
+        &src,
+        line_of(&src, "timeout: soon"),
+        "approvals.timeout",
+        "not a duration",
+    );
+
+    let src = base(
+        "rules:\n  - id: r\n    when: { effect: delete }\n    then: approve\n    approvals: { from: leads, count: 1, timeout: 0s }\n",
+    );
+    assert_error(
+        &src,
+        line_of(&src, "timeout: 0s"),
+        "approvals.timeout",
+        "zero timeout",
+    );
+}
+
+#[test]
+fn unplaced_must_be_the_most_sensitive_environment() {
+    let src = base("").replace("unplaced: production", "unplaced: dev");
+    assert_error(
+        &src,
+        line_of(&src, "unplaced: dev"),
+        "defaults.unplaced",
+        "never count as a harmless environment",
+    );
+
+    let src = base("").replace("defaults:\n  unplaced: production\n", "");
+    let errs = errors(&src);
+    assert!(
+        errs.iter()
+            .any(|d| d.key == "defaults.unplaced" && d.message.contains("missing")),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn a_policy_without_environments_is_rejected() {
+    let src = "airlock: 1\nname: t\nrules: []\n";
+    let errs = errors(src);
+    assert!(errs.iter().any(|d| d.key == "environments"), "{errs:?}");
+}
+
+#[test]
+fn unknown_effects_can_never_be_allowed_by_default() {
+    let src = base("").replace(
+        "  unplaced: production\n",
+        "  unplaced: production\n  unknown_effect: allow\n",
+    );
+    assert_error(
+        &src,
+        line_of(&src, "unknown_effect"),
+        "defaults.unknown_effect",
+        "expected `approve` or `deny`",
+    );
+}
+
+#[test]
+fn ids_must_be_unique_and_not_reserved() {
+    let src = base(
+        "rules:\n  - id: r\n    when: { effect: read }\n    then: allow\n  - id: r\n    when: { effect: write }\n    then: deny\n",
+    );
+    let second = src
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains("- id: r"))
+        .nth(1)
+        .unwrap()
+        .0
+        + 1;
+    assert_error(&src, second, "rules[1].id", "used twice");
+
+    let src = base("rules:\n  - id: airlock:mine\n    then: deny\n");
+    assert_error(
+        &src,
+        line_of(&src, "airlock:mine"),
+        "rules[0].id",
+        "reserved",
+    );
+}
+
+#[test]
+fn exceptions_only_relax_and_must_be_well_formed() {
+    let src = base(
+        "rules:\n  - id: r\n    when: { effect: delete }\n    then: deny\nexceptions:\n  - id: x\n    ticket: CHG-1\n    then: deny\n    expires: 2026-12-01T00:00:00Z\n",
+    );
+    let exception_then = src
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains("then: deny"))
+        .last()
+        .unwrap()
+        .0
+        + 1;
+    assert_error(&src, exception_then, "exceptions[0].then", "relaxes");
+
+    let src = base(
+        "exceptions:\n  - id: x\n    ticket: CHG-1\n    starts: 2026-12-02T00:00:00Z\n    expires: 2026-12-01T00:00:00Z\n",
+    );
+    assert_error(
+        &src,
+        line_of(&src, "expires:"),
+        "exceptions[0].expires",
+        "expires before it starts",
+    );
+
+    let src = base("exceptions:\n  - id: x\n    ticket: CHG-1\n    expires: next week\n");
+    assert_error(
+        &src,
+        line_of(&src, "next week"),
+        "exceptions[0].expires",
+        "not a time",
+    );
+
+    let src = base("exceptions:\n  - id: x\n    ticket: CHG-1\n");
+    let errs = errors(&src);
+    assert!(
+        errs.iter().any(|d| d.message.contains("expires")),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn an_expired_exception_is_a_warning_not_an_error() {
+    let src =
+        base("exceptions:\n  - id: old\n    ticket: CHG-0\n    expires: 2020-01-01T00:00:00Z\n");
+    let l = Policy::load("p.yaml", &src, now()).unwrap();
+    assert_eq!(l.warnings.len(), 1);
+    let w = &l.warnings[0];
+    assert_eq!(w.severity, Severity::Warning);
+    assert_eq!(w.line, line_of(&src, "- id: old"));
+    assert!(w.message.contains("expired"), "{w:?}");
+}
+
+#[test]
+fn every_error_is_reported_at_once_and_nothing_is_loaded() {
+    let src = base(
+        "rules:\n  - id: a\n    when: { environment: nowhere }\n    then: deny\n  - id: b\n    when: { zone: nozone }\n    then: deny\n",
+    );
+    let errs = errors(&src);
+    assert!(errs.len() >= 2, "{errs:?}");
+    assert!(errs.iter().any(|d| d.message.contains("nowhere")));
+    assert!(errs.iter().any(|d| d.message.contains("nozone")));
+}
+
+#[test]
+fn rendered_findings_name_file_line_column_and_key() {
+    let src = base("rules:\n  - id: r\n    when: { environment: prdo }\n    then: deny\n");
+    let err = Policy::load("policies/p.yaml", &src, now()).unwrap_err();
+    let text = err.to_string();
+    let line = line_of(&src, "prdo");
+    assert!(
+        text.starts_with(&format!("policies/p.yaml:{line}:")),
+        "{text}"
+    );
+    assert!(
+        text.contains("error: rules[0].when.environment: unknown environment"),
+        "{text}"
+    );
+    assert!(text.contains("nothing was loaded"), "{text}");
+}
