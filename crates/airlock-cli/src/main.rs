@@ -185,14 +185,12 @@ fn decide(
     let mut stream = serde_json::Deserializer::from_str(&text).into_iter::<Action>();
     let mut count = 0usize;
     loop {
-        let offset = stream.byte_offset();
         let action = match stream.next() {
             None => break,
             Some(Ok(a)) => a,
             Some(Err(e)) => {
                 out.flush()?;
                 // serde_json reports line/column relative to the whole input.
-                let _ = offset;
                 anyhow::bail!(
                     "{name}:{}:{}: not a valid Action: {e}\n(expected one JSON object per Action, e.g. {{\"who\":{{\"agent\":\"a\"}},\"what\":{{\"tool\":\"aws\",\"operation\":\"s3:ListBucket\",\"effect\":\"read\"}}}}; see `airlock schema action`)",
                     e.line(),

@@ -1,5 +1,7 @@
 //! The `airlock` binary, driven the way a user drives it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};

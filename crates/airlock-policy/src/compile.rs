@@ -273,17 +273,17 @@ impl<'a> Ctx<'a> {
         let ids = self.globs(&v.ids, &format!("{key}.ids"), Case::Sensitive);
         // A literal id must name a listed agent, unless unlisted agents are governed
         // by the rules (then any id may appear).
-        if let (Some(ids), Some(src)) = (&ids, &v.ids) {
-            if self.unlisted == UnlistedAgents::Deny {
-                for lit in ids.0.iter().filter_map(Glob::literal) {
-                    if !self.agents.contains_key(lit) {
-                        let names: Vec<&str> = self.agents.keys().map(String::as_str).collect();
-                        let msg = format!(
-                            "unknown agent `{lit}` (unlisted agents are denied, so this can never match); {}",
-                            list(&names)
-                        );
-                        self.err(src.referenced, &format!("{key}.ids"), msg);
-                    }
+        if let (Some(ids), Some(src)) = (&ids, &v.ids)
+            && self.unlisted == UnlistedAgents::Deny
+        {
+            for lit in ids.0.iter().filter_map(Glob::literal) {
+                if !self.agents.contains_key(lit) {
+                    let names: Vec<&str> = self.agents.keys().map(String::as_str).collect();
+                    let msg = format!(
+                        "unknown agent `{lit}` (unlisted agents are denied, so this can never match); {}",
+                        list(&names)
+                    );
+                    self.err(src.referenced, &format!("{key}.ids"), msg);
                 }
             }
         }
@@ -500,7 +500,7 @@ impl<'a> Ctx<'a> {
         let timeout_secs = match (&v.timeout, fallback) {
             (Some(t), _) => {
                 match parse_duration(&t.value) {
-                    Some(s) if s == 0 => {
+                    Some(0) => {
                         self.err(t.referenced, &format!("{key}.timeout"), "a zero timeout expires before anyone can look; expected e.g. 30m or 4h");
                         0
                     }
@@ -528,10 +528,10 @@ impl<'a> Ctx<'a> {
                 0
             }
         };
-        if let Some(o) = &v.on_timeout {
-            if o.value != Tier::Deny {
-                self.err(o.referenced, &format!("{key}.on_timeout"), format!("`{}` on timeout would let an action through with nobody approving it; the only accepted value is `deny`", o.value));
-            }
+        if let Some(o) = &v.on_timeout
+            && o.value != Tier::Deny
+        {
+            self.err(o.referenced, &format!("{key}.on_timeout"), format!("`{}` on timeout would let an action through with nobody approving it; the only accepted value is `deny`", o.value));
         }
         Some(Approval {
             count,
@@ -540,7 +540,8 @@ impl<'a> Ctx<'a> {
         })
     }
 
-    fn places(&mut self, defs: &'a [impl PlaceDef], kind: &str) -> (Vec<Place>, Vec<&'a str>) {
+    /// Names of declared environments or zones, in order; reports duplicates and overflow.
+    fn place_names(&mut self, defs: &'a [impl PlaceDef], kind: &str) -> Vec<&'a str> {
         let mut names: Vec<&'a str> = Vec::new();
         for d in defs {
             let n = d.name();
@@ -553,16 +554,16 @@ impl<'a> Ctx<'a> {
             }
             names.push(&n.value);
         }
-        if defs.len() > MAX_PLACES {
-            if let Some(d) = defs.get(MAX_PLACES) {
-                self.err(
-                    d.name().referenced,
-                    "name",
-                    format!("at most {MAX_PLACES} {kind}s may be declared"),
-                );
-            }
+        if defs.len() > MAX_PLACES
+            && let Some(d) = defs.get(MAX_PLACES)
+        {
+            self.err(
+                d.name().referenced,
+                "name",
+                format!("at most {MAX_PLACES} {kind}s may be declared"),
+            );
         }
-        (Vec::new(), names)
+        names
     }
 }
 
@@ -677,8 +678,8 @@ pub(crate) fn compile(doc: &PolicyDoc) -> Result<Compiled, Vec<Diagnostic>> {
     }
 
     // Environments and zones first: everything else refers to them.
-    let (_, env_names) = cx.places(&doc.environments, "environment");
-    let (_, zone_names) = cx.places(&doc.zones, "zone");
+    let env_names = cx.place_names(&doc.environments, "environment");
+    let zone_names = cx.place_names(&doc.zones, "zone");
     cx.env_names = env_names;
     cx.zone_names = zone_names;
     if doc.environments.is_empty() {
@@ -934,8 +935,7 @@ pub(crate) fn compile(doc: &PolicyDoc) -> Result<Compiled, Vec<Diagnostic>> {
             }
             t
         });
-        if let Some(s) = starts.filter(|s| *s >= expires && expires != i64::MIN) {
-            let _ = s;
+        if starts.is_some_and(|s| s >= expires && expires != i64::MIN) {
             cx.err(
                 x.expires.referenced,
                 &format!("{key}.expires"),

@@ -183,13 +183,12 @@ fn place_one(p: &Compiled, t: Option<&Target>, workdir: Option<&str>) -> PlacedT
         None => (p.unplaced, PlacedBy::Unplaced),
     };
     // A stated environment can only make things stricter (earlier = more sensitive).
-    if let Some(stated) = t.and_then(|t| t.environment.as_deref()) {
-        if let Some(i) = p.envs.iter().position(|e| e.name == stated) {
-            if (i as u8) < env {
-                env = i as u8;
-                by = PlacedBy::Stated;
-            }
-        }
+    if let Some(stated) = t.and_then(|t| t.environment.as_deref())
+        && let Some(i) = p.envs.iter().position(|e| e.name == stated)
+        && (i as u8) < env
+    {
+        env = i as u8;
+        by = PlacedBy::Stated;
     }
     let zone = t
         .and_then(|t| {
@@ -248,10 +247,10 @@ impl PerTarget {
         if self.envs & (1 << pl.env) == 0 {
             return false;
         }
-        if let Some(z) = self.zones {
-            if !pl.zone.is_some_and(|pz| z & (1 << pz) != 0) {
-                return false;
-            }
+        if let Some(z) = self.zones
+            && pl.zone.is_none_or(|pz| z & (1 << pz) == 0)
+        {
+            return false;
         }
         if let Some(plane) = self.plane {
             let tp: Option<Plane> = pl.zone.and_then(|z| p.zones[z as usize].plane);
@@ -301,15 +300,15 @@ impl Cond {
             {
                 return false;
             }
-            if let Some(roles) = &sel.roles {
-                if !roles.iter().any(|r| ag.roles.contains(r)) {
-                    return false;
-                }
+            if let Some(roles) = &sel.roles
+                && !roles.iter().any(|r| ag.roles.contains(r))
+            {
+                return false;
             }
-            if let Some(z) = sel.zones {
-                if !ag.zone.is_some_and(|az| z & (1 << az) != 0) {
-                    return false;
-                }
+            if let Some(z) = sel.zones
+                && ag.zone.is_none_or(|az| z & (1 << az) == 0)
+            {
+                return false;
             }
         }
         if !opt_match(&self.tenants, f.agent.tenant) {
@@ -336,10 +335,10 @@ impl Cond {
         {
             return false;
         }
-        if let Some(r) = self.reason {
-            if (r == ReasonCond::Missing) != a.reason_missing() {
-                return false;
-            }
+        if let Some(r) = self.reason
+            && (r == ReasonCond::Missing) != a.reason_missing()
+        {
+            return false;
         }
         if self.during.is_some_and(|w| !w.contains(f.now)) {
             return false;

@@ -140,12 +140,11 @@ fn reason(pol: &Policy, a: &Action, v: &Verdict, approval: &Option<ApprovalRequi
     };
     let mut messages: Vec<&str> = Vec::new();
     for d in &v.deciders {
-        if let Decider::Rule(i) = d {
-            if let Some(m) = p.rules[*i as usize].message.as_deref() {
-                if !messages.contains(&m) {
-                    messages.push(m);
-                }
-            }
+        if let Decider::Rule(i) = d
+            && let Some(m) = p.rules[*i as usize].message.as_deref()
+            && !messages.contains(&m)
+        {
+            messages.push(m);
         }
     }
     let advice = if messages.is_empty() {

@@ -126,12 +126,11 @@ fn never_matches(p: &Compiled, r: &Rule) -> Option<String> {
     if c.resources_over == Some(u64::MAX) {
         return Some("no action affects more than the largest possible count".into());
     }
-    if let Some(pt) = &c.per_target {
-        if let Some(plane) = pt.plane {
-            if !p.zones.iter().any(|z| z.plane == Some(plane)) {
-                return Some(format!("no zone is on the `{}` plane", plane.as_str()));
-            }
-        }
+    if let Some(pt) = &c.per_target
+        && let Some(plane) = pt.plane
+        && !p.zones.iter().any(|z| z.plane == Some(plane))
+    {
+        return Some(format!("no zone is on the `{}` plane", plane.as_str()));
     }
     if let Some(roles) = c.agent.as_ref().and_then(|a| a.roles.as_ref()) {
         let held = p
@@ -149,10 +148,10 @@ fn never_matches(p: &Compiled, r: &Rule) -> Option<String> {
             ));
         }
     }
-    if let Some(u) = &r.unless {
-        if is_trivial(u) {
-            return Some("its `unless` has no conditions, so it excludes every action".into());
-        }
+    if let Some(u) = &r.unless
+        && is_trivial(u)
+    {
+        return Some("its `unless` has no conditions, so it excludes every action".into());
     }
     None
 }

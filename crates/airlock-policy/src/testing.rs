@@ -66,17 +66,17 @@ impl TestFile {
         // deciding at another time.
         let mut errors = Vec::new();
         let mut check = |at: &Option<Spanned<String>>, key: &str| {
-            if let Some(t) = at {
-                if crate::compile::parse_time(&t.value).is_none() {
-                    errors.push(Diagnostic::error(
-                        t.referenced,
-                        key,
-                        format!(
-                            "`{}` is not a time; expected RFC 3339, e.g. 2026-11-23T10:00:00Z",
-                            t.value
-                        ),
-                    ));
-                }
+            if let Some(t) = at
+                && crate::compile::parse_time(&t.value).is_none()
+            {
+                errors.push(Diagnostic::error(
+                    t.referenced,
+                    key,
+                    format!(
+                        "`{}` is not a time; expected RFC 3339, e.g. 2026-11-23T10:00:00Z",
+                        t.value
+                    ),
+                ));
             }
         };
         check(&tf.at, "at");

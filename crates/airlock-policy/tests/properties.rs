@@ -1,5 +1,7 @@
 //! Invariants of the decision engine, over generated policies and actions.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure
+
 use airlock_model::{Action, Effect, Magnitude, Target, Tier, What, Who, Why};
 use airlock_policy::{Decider, Policy};
 use proptest::prelude::*;

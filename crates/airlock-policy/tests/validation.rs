@@ -1,6 +1,8 @@
 //! Bad policies are rejected whole, and each finding points at the right line, key
 //! and problem.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure
+
 use airlock_policy::{Diagnostic, Policy, Severity};
 
 const NOW: &str = "2026-11-23T10:00:00Z";
