@@ -379,36 +379,34 @@ impl Exception {
     }
 }
 
-/// Lowercases into a stack buffer for the case-insensitive index lookups.
-struct Lower {
-    buf: [u8; 96],
-    len: usize,
-    heap: Option<String>,
+/// ASCII-lowercased text for the case-insensitive index lookups, on the stack for
+/// the usual short operation and tool names.
+enum Lower {
+    Stack([u8; 96], usize),
+    Heap(String),
 }
 
 impl Lower {
     fn new(s: &str) -> Lower {
-        let mut l = Lower {
-            buf: [0; 96],
-            len: 0,
-            heap: None,
-        };
-        if s.len() <= l.buf.len() {
-            for (d, b) in l.buf.iter_mut().zip(s.bytes()) {
+        if s.len() <= 96 {
+            let mut buf = [0u8; 96];
+            for (d, b) in buf.iter_mut().zip(s.bytes()) {
                 *d = b.to_ascii_lowercase();
             }
-            l.len = s.len();
-        } else {
-            l.heap = Some(s.to_ascii_lowercase());
+            // ASCII lowercasing of valid UTF-8 is valid UTF-8; checked here once so
+            // that `as_str` can never lose the text (a lost operation would skip the
+            // rules indexed under it).
+            if std::str::from_utf8(&buf[..s.len()]).is_ok() {
+                return Lower::Stack(buf, s.len());
+            }
         }
-        l
+        Lower::Heap(s.to_ascii_lowercase())
     }
 
     fn as_str(&self) -> &str {
-        match &self.heap {
-            Some(h) => h,
-            // ASCII lowercasing keeps UTF-8 valid.
-            None => std::str::from_utf8(&self.buf[..self.len]).unwrap_or(""),
+        match self {
+            Lower::Stack(buf, len) => std::str::from_utf8(&buf[..*len]).unwrap_or_default(),
+            Lower::Heap(h) => h,
         }
     }
 }
