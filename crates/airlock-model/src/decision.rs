@@ -112,7 +112,8 @@ pub struct Observed {
 
 /// Everything a held action needs before it may proceed. Every listed requirement
 /// must be met; approvers must be distinct humans, and neither the agent nor its
-/// operator.
+/// operator. Requirements are per group: rules asking the same group merge into one
+/// requirement with the largest count.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ApprovalRequirement {
     pub requirements: Vec<ApprovalRule>,
@@ -122,14 +123,15 @@ pub struct ApprovalRequirement {
     pub on_timeout: Tier,
 }
 
-/// One rule's approval requirement.
+/// What one group must provide.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ApprovalRule {
-    pub rule: String,
-    /// How many distinct approvers.
-    pub approvals: u32,
-    /// From which group.
+    /// The approver group.
     pub group: String,
+    /// How many distinct members of it must approve.
+    pub approvals: u32,
+    /// The rules that asked for this group, in policy order.
+    pub rules: Vec<String>,
 }
 
 /// Where a target was placed.

@@ -88,6 +88,8 @@ pub(crate) struct Cond {
     pub cost_over: Option<f64>,
     pub irreversible: Option<bool>,
     pub reason: Option<ReasonCond>,
+    pub alternatives: Option<ReasonCond>,
+    pub rollback: Option<ReasonCond>,
     pub during: Option<Window>,
     pub outside: Option<Window>,
 }
@@ -443,6 +445,8 @@ impl<'a> Ctx<'a> {
             }),
             irreversible: m.irreversible,
             reason: m.reason.as_ref().map(|r| r.value),
+            alternatives: m.alternatives.as_ref().map(|r| r.value),
+            rollback: m.rollback.as_ref().map(|r| r.value),
             during: m.during.as_ref().map(|w| self.window(w, &k("during"))),
             outside: m.outside.as_ref().map(|w| self.window(w, &k("outside"))),
         }

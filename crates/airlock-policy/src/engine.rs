@@ -335,10 +335,19 @@ impl Cond {
         {
             return false;
         }
-        if let Some(r) = self.reason
-            && (r == ReasonCond::Missing) != a.reason_missing()
-        {
-            return false;
+        let blank = |s: Option<&str>| s.is_none_or(|s| s.trim().is_empty());
+        let intent = [
+            (self.reason, a.reason_missing()),
+            (
+                self.alternatives,
+                a.why.alternatives.iter().all(|s| blank(Some(s))),
+            ),
+            (self.rollback, blank(a.why.rollback.as_deref())),
+        ];
+        for (cond, missing) in intent {
+            if cond.is_some_and(|c| (c == ReasonCond::Missing) != missing) {
+                return false;
+            }
         }
         if self.during.is_some_and(|w| !w.contains(f.now)) {
             return false;

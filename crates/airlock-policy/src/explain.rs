@@ -100,7 +100,7 @@ fn approval_requirement(p: &Compiled, v: &Verdict) -> Option<ApprovalRequirement
     if v.tier != Tier::Approve {
         return None;
     }
-    let mut reqs = Vec::new();
+    let mut reqs: Vec<ApprovalRule> = Vec::new();
     let mut timeout = u64::MAX;
     for d in &v.deciders {
         let (rule, approval) = match *d {
@@ -117,11 +117,19 @@ fn approval_requirement(p: &Compiled, v: &Verdict) -> Option<ApprovalRequirement
             (a.count, a.group.clone(), a.timeout_secs)
         });
         timeout = timeout.min(secs);
-        reqs.push(ApprovalRule {
-            rule,
-            approvals: count,
-            group,
-        });
+        // Approvals from one group satisfy every rule that asked that group, so the
+        // requirements merge: the largest count, all the rules.
+        match reqs.iter_mut().find(|r| r.group == group) {
+            Some(r) => {
+                r.approvals = r.approvals.max(count);
+                r.rules.push(rule);
+            }
+            None => reqs.push(ApprovalRule {
+                group,
+                approvals: count,
+                rules: vec![rule],
+            }),
+        }
     }
     Some(ApprovalRequirement {
         requirements: reqs,

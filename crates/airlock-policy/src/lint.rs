@@ -168,6 +168,8 @@ fn is_trivial(c: &Cond) -> bool {
         && c.cost_over.is_none()
         && c.irreversible.is_none()
         && c.reason.is_none()
+        && c.alternatives.is_none()
+        && c.rollback.is_none()
         && c.during.is_none()
         && c.outside.is_none()
 }
@@ -286,7 +288,11 @@ pub(crate) fn covers(w: &Cond, n: &Cond) -> bool {
         (Some(_), None) => false,
         (Some(a), Some(b)) => b >= a,
     };
-    if !num_ok || !eq_or_free(&w.irreversible, &n.irreversible) || !eq_or_free(&w.reason, &n.reason)
+    if !num_ok
+        || !eq_or_free(&w.irreversible, &n.irreversible)
+        || !eq_or_free(&w.reason, &n.reason)
+        || !eq_or_free(&w.alternatives, &n.alternatives)
+        || !eq_or_free(&w.rollback, &n.rollback)
     {
         return false;
     }

@@ -239,6 +239,12 @@ pub struct MatchDef {
     /// `missing`: the agent gave no reason; `given`: it did.
     #[serde(default)]
     pub reason: Option<S<ReasonCond>>,
+    /// `missing`: the agent listed no alternatives it considered; `given`: it did.
+    #[serde(default)]
+    pub alternatives: Option<S<ReasonCond>>,
+    /// `missing`: the agent gave no rollback plan; `given`: it did.
+    #[serde(default)]
+    pub rollback: Option<S<ReasonCond>>,
     #[serde(default)]
     pub during: Option<S<WindowDef>>,
     #[serde(default)]

@@ -44,6 +44,24 @@ pub struct Case {
     /// The total number of approvals required, when `expect: approve`.
     #[serde(default)]
     pub approvals: Option<u32>,
+    /// Exactly these non-enforced (observe or alert) rules must have matched.
+    #[serde(default)]
+    pub observed: Option<Vec<String>>,
+    /// Exactly these alert-mode rules must have matched.
+    #[serde(default)]
+    pub alerts: Option<Vec<String>>,
+    /// Exactly these exceptions must have applied.
+    #[serde(default)]
+    pub exceptions: Option<Vec<String>>,
+}
+
+/// Compares an expected list of ids with the actual one, ignoring order.
+fn same_ids(what: &str, expected: &Option<Vec<String>>, actual: &[String]) -> Option<String> {
+    let expected = expected.as_ref()?;
+    let (mut e, mut a) = (expected.clone(), actual.to_vec());
+    e.sort();
+    a.sort();
+    (e != a).then(|| format!("expected {what} [{}], got [{}]", e.join(", "), a.join(", ")))
 }
 
 /// The outcome of one case.
@@ -127,6 +145,12 @@ impl TestFile {
                             "expected {n} approvals in total, the decision requires {total}"
                         ));
                     }
+                }
+                if failure.is_none() {
+                    let observed: Vec<String> = d.observed.iter().map(|o| o.rule.clone()).collect();
+                    failure = same_ids("observed rules", &case.observed, &observed)
+                        .or_else(|| same_ids("alerts", &case.alerts, &d.alerts))
+                        .or_else(|| same_ids("exceptions", &case.exceptions, &d.exceptions));
                 }
                 CaseResult {
                     name: case.name.clone(),

@@ -202,6 +202,59 @@ fn every_matching_approve_rule_adds_its_requirement() {
 }
 
 #[test]
+fn requirements_on_the_same_group_merge() {
+    let p = policy(
+        "rules:\n  - id: writes\n    when: { effect_at_least: write }\n    then: approve\n    approvals: { from: sre-leads, count: 2, timeout: 30m }\n  - id: deletes\n    when: { effect: delete }\n    then: approve\n    approvals: { from: sre-leads, count: 1, timeout: 20m }\n",
+    );
+    let d = decide(
+        &p,
+        r#"{"who":{"agent":"a"},"what":{"tool":"t","effect":"delete"}}"#,
+    );
+    let ap = d.approval.unwrap();
+    assert_eq!(ap.requirements.len(), 1);
+    assert_eq!(ap.requirements[0].approvals, 2);
+    assert_eq!(ap.requirements[0].rules, vec!["writes", "deletes"]);
+    assert_eq!(ap.timeout_seconds, 1200);
+}
+
+#[test]
+fn stated_intent_can_be_required() {
+    let p = policy(
+        "rules:\n  - id: writes\n    when: { effect: write }\n    then: log\n  - id: no-plan\n    when: { effect: write, alternatives: missing }\n    then: deny\n  - id: no-rollback\n    when: { effect: write, rollback: missing }\n    then: deny\n",
+    );
+    let base =
+        r#"{"who":{"agent":"a"},"what":{"tool":"t","effect":"write"},"targets":[{"name":"dev-x"}]"#;
+    assert_eq!(
+        decide(&p, &format!("{base}}}")).rules,
+        vec!["no-plan", "no-rollback"]
+    );
+    assert_eq!(
+        decide(
+            &p,
+            &format!(r#"{base},"why":{{"alternatives":["patch"]}}}}"#)
+        )
+        .rules,
+        vec!["no-rollback"]
+    );
+    assert_eq!(
+        decide(
+            &p,
+            &format!(r#"{base},"why":{{"alternatives":[" "],"rollback":"redeploy"}}}}"#)
+        )
+        .rules,
+        vec!["no-plan"]
+    );
+    assert_eq!(
+        decide(
+            &p,
+            &format!(r#"{base},"why":{{"alternatives":["patch"],"rollback":"redeploy"}}}}"#)
+        )
+        .decision,
+        Tier::Log
+    );
+}
+
+#[test]
 fn an_unknown_effect_is_raised_to_the_floor() {
     let p = policy("rules:\n  - id: everything\n    when: { tool: bash }\n    then: allow\n");
     let d = decide(

@@ -14,7 +14,10 @@ fn now() -> jiff::Timestamp {
 fn check(src: &str) {
     match Policy::load("fuzz.yaml", src, now()) {
         Ok(l) => assert!(l.warnings.iter().all(|w| w.severity == Severity::Warning)),
-        Err(e) => assert!(e.errors().count() > 0, "a rejection must carry at least one error"),
+        Err(e) => assert!(
+            e.errors().count() > 0,
+            "a rejection must carry at least one error"
+        ),
     }
 }
 
