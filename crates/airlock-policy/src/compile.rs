@@ -142,33 +142,152 @@ pub(crate) struct Place {
     pub selectors: Vec<TargetSel>,
 }
 
+/// Environment or zone placement, indexed: a target goes to the first place (in
+/// policy order) with a selector that fits it. Selectors that only list kinds as
+/// literals (`k8s:namespace`) or as prefixes ending at a `:` (`aws:iam:*`), the
+/// common shape for zones, are answered by hash lookups; the others are tried in
+/// order, and only while they could still beat the lookups' answer.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Placer {
+    /// Lowercased literal kind → the first place a kinds-only selector puts it in.
+    pub by_kind: FxHashMap<Box<str>, u8>,
+    /// Lowercased kind prefix, ending with `:` → the first place.
+    pub by_kind_prefix: FxHashMap<Box<str>, u8>,
+    /// Every other selector with its place, in policy order.
+    pub rest: Vec<(u8, TargetSel)>,
+}
+
+impl Placer {
+    fn build(places: &[Place]) -> Placer {
+        let mut placer = Placer::default();
+        for (i, place) in places.iter().enumerate() {
+            let i = i as u8;
+            for sel in &place.selectors {
+                let keys: Option<Vec<(bool, &str)>> = sel
+                    .kinds
+                    .as_ref()
+                    .filter(|_| sel.only_kinds())
+                    .and_then(|kinds| {
+                        kinds
+                            .0
+                            .iter()
+                            .map(|g| match g.literal() {
+                                Some(l) => Some((false, l)),
+                                None => g.colon_prefix().map(|p| (true, p)),
+                            })
+                            .collect()
+                    });
+                match keys {
+                    Some(keys) => {
+                        for (is_prefix, k) in keys {
+                            let map = if is_prefix {
+                                &mut placer.by_kind_prefix
+                            } else {
+                                &mut placer.by_kind
+                            };
+                            map.entry(k.into()).or_insert(i);
+                        }
+                    }
+                    None => placer.rest.push((i, sel.clone())),
+                }
+            }
+        }
+        placer
+    }
+}
+
+impl TargetSel {
+    fn only_kinds(&self) -> bool {
+        self.names.is_none()
+            && self.paths.is_none()
+            && self.namespaces.is_none()
+            && self.accounts.is_none()
+            && self.regions.is_none()
+            && self.profiles.is_none()
+            && self.hosts.is_none()
+            && self.labels.is_empty()
+            && self.workdir.is_none()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct RoleInfo {
     pub name: String,
     pub grants: Vec<Cond>,
 }
 
-/// Rules bucketed by the most selective literal each one requires. A rule sits in
-/// exactly one dimension, so a lookup never yields the same rule twice.
+/// A rule in an index bucket, with what the engine needs to reject it without
+/// touching the rule itself: the effects it can match and a necessary condition on
+/// the environments of the action's targets.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Entry {
+    pub rule: u32,
+    pub effects: EffectSet,
+    /// The rule needs every target in `envs` (relaxing) or some target in it
+    /// (restricting).
+    pub all_targets: bool,
+    pub envs: u64,
+}
+
+impl Entry {
+    /// Necessary (not sufficient) for the rule to match an action of `effect` whose
+    /// targets are placed in the environments of `env_union`.
+    #[inline]
+    pub fn may_match(&self, effect: Effect, env_union: u64) -> bool {
+        self.effects.contains(effect)
+            && if self.all_targets {
+                env_union & !self.envs == 0
+            } else {
+                env_union & self.envs != 0
+            }
+    }
+}
+
+/// Label key → value → entries.
+pub(crate) type LabelIndex = FxHashMap<Box<str>, FxHashMap<Box<str>, Vec<Entry>>>;
+
+/// Rules requiring one literal operation, split further by the agent they require.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct OpBucket {
+    pub any_agent: Vec<Entry>,
+    pub by_agent: FxHashMap<Box<str>, Vec<Entry>>,
+    pub by_label: LabelIndex,
+}
+
+/// Rules bucketed by the most selective literals each one requires, so a decision
+/// visits a handful of candidates whatever the size of the policy.
+///
+/// Each rule is filed under one dimension, the first that applies:
+/// 1. literal operation, refined by literal agent id or agent label (`by_op`);
+/// 2. literal agent id, 3. literal agent label;
+/// 4. literal target name, 5. literal target label, 6. literal target kind;
+/// 7. literal tool; 8. otherwise the general list of each effect it can match.
+///
+/// An action has one operation, one agent id and one value per agent label, so the
+/// first three dimensions never yield a rule twice; the target dimensions are looked
+/// up per target and deduplicated by the engine.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct RuleIndex {
-    /// Lowercased operation → rules requiring exactly that operation.
-    pub by_op: FxHashMap<Box<str>, Vec<u32>>,
-    pub by_agent: FxHashMap<Box<str>, Vec<u32>>,
-    /// Agent label key → value → rules.
-    pub by_label: FxHashMap<Box<str>, FxHashMap<Box<str>, Vec<u32>>>,
-    /// Lowercased tool → rules.
-    pub by_tool: FxHashMap<Box<str>, Vec<u32>>,
-    /// Rules with no indexable literal, by effect.
-    pub general: [Vec<u32>; 5],
+    pub by_op: FxHashMap<Box<str>, OpBucket>,
+    pub by_agent: FxHashMap<Box<str>, Vec<Entry>>,
+    pub by_label: LabelIndex,
+    pub by_target_name: FxHashMap<Box<str>, Vec<Entry>>,
+    pub by_target_label: LabelIndex,
+    /// Lowercased kinds.
+    pub by_target_kind: FxHashMap<Box<str>, Vec<Entry>>,
+    /// Lowercased tools.
+    pub by_tool: FxHashMap<Box<str>, Vec<Entry>>,
+    pub general: [Vec<Entry>; 5],
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct Compiled {
     pub name: String,
     pub envs: Vec<Place>,
+    pub env_placer: Placer,
     pub unplaced: u8,
     pub zones: Vec<Place>,
+    pub zone_placer: Placer,
     pub unzoned: Option<u8>,
     pub groups: BTreeMap<String, Option<Vec<String>>>,
     pub roles: Vec<RoleInfo>,
@@ -971,8 +1090,10 @@ pub(crate) fn compile(doc: &PolicyDoc) -> Result<Compiled, Vec<Diagnostic>> {
     let index = build_index(&rules);
     Ok(Compiled {
         name: doc.name.value.clone(),
+        env_placer: Placer::build(&envs),
         envs,
         unplaced,
+        zone_placer: Placer::build(&zones),
         zones,
         unzoned,
         groups: doc
@@ -991,46 +1112,89 @@ pub(crate) fn compile(doc: &PolicyDoc) -> Result<Compiled, Vec<Diagnostic>> {
     })
 }
 
+fn push_label(ix: &mut LabelIndex, k: &str, v: &str, e: Entry) {
+    ix.entry(k.into())
+        .or_default()
+        .entry(v.into())
+        .or_default()
+        .push(e);
+}
+
+/// The first literal agent label of a selector.
+fn literal_label(labels: &[(String, Glob)]) -> Option<(&str, &str)> {
+    labels
+        .iter()
+        .find_map(|(k, g)| g.literal().map(|v| (k.as_str(), v)))
+}
+
 fn build_index(rules: &[Rule]) -> RuleIndex {
     let mut ix = RuleIndex::default();
     for (i, r) in rules.iter().enumerate() {
-        let i = i as u32;
         let c = &r.when;
+        let pt = c.per_target.as_ref();
+        let e = Entry {
+            rule: i as u32,
+            effects: c.effects,
+            all_targets: c.quantifier == Quantifier::All,
+            envs: pt.map_or(u64::MAX, |p| p.envs),
+        };
+        let agent_ids = c
+            .agent
+            .as_ref()
+            .and_then(|a| a.ids.as_ref())
+            .and_then(GlobList::literals);
+        let agent_label = c.agent.as_ref().and_then(|a| literal_label(&a.labels));
         if let Some(ops) = c.ops.as_ref().and_then(GlobList::literals) {
             for op in ops {
-                ix.by_op.entry(op.into()).or_default().push(i);
+                let bucket = ix.by_op.entry(op.into()).or_default();
+                match (&agent_ids, agent_label) {
+                    (Some(ids), _) => {
+                        for id in ids {
+                            bucket.by_agent.entry((*id).into()).or_default().push(e);
+                        }
+                    }
+                    (None, Some((k, v))) => push_label(&mut bucket.by_label, k, v, e),
+                    (None, None) => bucket.any_agent.push(e),
+                }
             }
             continue;
         }
-        if let Some(agent) = &c.agent {
-            if let Some(ids) = agent.ids.as_ref().and_then(GlobList::literals) {
-                for id in ids {
-                    ix.by_agent.entry(id.into()).or_default().push(i);
+        if let Some(ids) = agent_ids {
+            for id in ids {
+                ix.by_agent.entry(id.into()).or_default().push(e);
+            }
+            continue;
+        }
+        if let Some((k, v)) = agent_label {
+            push_label(&mut ix.by_label, k, v, e);
+            continue;
+        }
+        if let Some(sel) = pt.and_then(|p| p.sel.as_ref()) {
+            if let Some(names) = sel.names.as_ref().and_then(GlobList::literals) {
+                for n in names {
+                    ix.by_target_name.entry(n.into()).or_default().push(e);
                 }
                 continue;
             }
-            if let Some((k, v)) = agent
-                .labels
-                .iter()
-                .find_map(|(k, g)| g.literal().map(|v| (k, v)))
-            {
-                ix.by_label
-                    .entry(k.as_str().into())
-                    .or_default()
-                    .entry(v.into())
-                    .or_default()
-                    .push(i);
+            if let Some((k, v)) = literal_label(&sel.labels) {
+                push_label(&mut ix.by_target_label, k, v, e);
+                continue;
+            }
+            if let Some(kinds) = sel.kinds.as_ref().and_then(GlobList::literals) {
+                for kind in kinds {
+                    ix.by_target_kind.entry(kind.into()).or_default().push(e);
+                }
                 continue;
             }
         }
         if let Some(tools) = c.tools.as_ref().and_then(GlobList::literals) {
             for t in tools {
-                ix.by_tool.entry(t.into()).or_default().push(i);
+                ix.by_tool.entry(t.into()).or_default().push(e);
             }
             continue;
         }
-        for e in c.effects.iter() {
-            ix.general[e as usize].push(i);
+        for eff in c.effects.iter() {
+            ix.general[eff as usize].push(e);
         }
     }
     ix

@@ -121,6 +121,7 @@ pub(crate) fn resolve_agent<'a>(p: &'a Compiled, a: &'a Action) -> Agent<'a> {
     }
 }
 
+#[inline]
 fn opt_match(list: &Option<crate::glob::GlobList>, value: Option<&str>) -> bool {
     match list {
         None => true,
@@ -172,12 +173,35 @@ pub(crate) fn target_sel_match(s: &TargetSel, t: &Target, workdir: Option<&str>)
         })
 }
 
+/// The first place whose selectors fit the target (see [`Placer`]).
+fn first_place(placer: &Placer, t: &Target, workdir: Option<&str>) -> Option<u8> {
+    let mut best: Option<u8> = None;
+    if !placer.by_kind.is_empty() || !placer.by_kind_prefix.is_empty() {
+        let kind = Lower::new(&t.kind);
+        let kind = kind.as_str();
+        best = placer.by_kind.get(kind).copied();
+        if !placer.by_kind_prefix.is_empty() {
+            for (i, _) in kind.match_indices(':') {
+                if let Some(&place) = placer.by_kind_prefix.get(&kind[..=i]) {
+                    best = Some(best.map_or(place, |b| b.min(place)));
+                }
+            }
+        }
+    }
+    for (place, sel) in &placer.rest {
+        if best.is_some_and(|b| *place >= b) {
+            break;
+        }
+        if target_sel_match(sel, t, workdir) {
+            best = Some(*place);
+            break;
+        }
+    }
+    best
+}
+
 fn place_one(p: &Compiled, t: Option<&Target>, workdir: Option<&str>) -> PlacedTarget {
-    let matched = t.and_then(|t| {
-        p.envs
-            .iter()
-            .position(|e| e.selectors.iter().any(|s| target_sel_match(s, t, workdir)))
-    });
+    let matched = t.and_then(|t| first_place(&p.env_placer, t, workdir));
     let (mut env, mut by) = match matched {
         Some(i) => (i as u8, PlacedBy::Match),
         None => (p.unplaced, PlacedBy::Unplaced),
@@ -192,15 +216,14 @@ fn place_one(p: &Compiled, t: Option<&Target>, workdir: Option<&str>) -> PlacedT
     }
     let zone = t
         .and_then(|t| {
-            p.zones
-                .iter()
-                .position(|z| z.selectors.iter().any(|s| target_sel_match(s, t, workdir)))
-                .or_else(|| {
-                    let stated = t.zone.as_deref()?;
-                    p.zones.iter().position(|z| z.name == stated)
-                })
+            first_place(&p.zone_placer, t, workdir).or_else(|| {
+                let stated = t.zone.as_deref()?;
+                p.zones
+                    .iter()
+                    .position(|z| z.name == stated)
+                    .map(|i| i as u8)
+            })
         })
-        .map(|i| i as u8)
         .or(p.unzoned);
     PlacedTarget { env, zone, by }
 }
@@ -279,80 +302,29 @@ impl PerTarget {
 }
 
 impl Cond {
+    /// Cheap tests first (bit masks, booleans, numbers), then the per-target
+    /// conditions, then string matching; the stated-intent facts are computed only
+    /// when a condition asks for them.
     pub(crate) fn matches(&self, p: &Compiled, f: &Facts) -> bool {
         let a = f.action;
-        if !self.effects.contains(a.what.effect) {
+        if !self.effects.contains(a.what.effect) || self.bulk.is_some_and(|b| b != a.what.bulk) {
             return false;
-        }
-        if self.bulk.is_some_and(|b| b != a.what.bulk) {
-            return false;
-        }
-        if !opt_match(&self.ops, Some(&a.what.operation))
-            || !opt_match(&self.tools, Some(&a.what.tool))
-        {
-            return false;
-        }
-        if let Some(sel) = &self.agent {
-            let ag = &f.agent;
-            if !opt_match(&sel.ids, Some(ag.id))
-                || !labels_match(&sel.labels, ag.labels)
-                || !opt_match(&sel.operators, ag.operator)
-            {
-                return false;
-            }
-            if let Some(roles) = &sel.roles
-                && !roles.iter().any(|r| ag.roles.contains(r))
-            {
-                return false;
-            }
-            if let Some(z) = sel.zones
-                && ag.zone.is_none_or(|az| z & (1 << az) == 0)
-            {
-                return false;
-            }
-        }
-        if !opt_match(&self.tenants, f.agent.tenant) {
-            return false;
-        }
-        if self
-            .resources_over
-            .is_some_and(|n| a.resources_affected() <= n)
-        {
-            return false;
-        }
-        if let Some(limit) = self.cost_over {
-            // An unknown cost cannot be shown to exceed the limit.
-            if a.magnitude
-                .cost_usd
-                .is_none_or(|c| c.is_nan() || c <= limit)
-            {
-                return false;
-            }
         }
         if self
             .irreversible
             .is_some_and(|i| i != a.magnitude.irreversible)
+            || self
+                .resources_over
+                .is_some_and(|n| a.resources_affected() <= n)
         {
             return false;
         }
-        let blank = |s: Option<&str>| s.is_none_or(|s| s.trim().is_empty());
-        let intent = [
-            (self.reason, a.reason_missing()),
-            (
-                self.alternatives,
-                a.why.alternatives.iter().all(|s| blank(Some(s))),
-            ),
-            (self.rollback, blank(a.why.rollback.as_deref())),
-        ];
-        for (cond, missing) in intent {
-            if cond.is_some_and(|c| (c == ReasonCond::Missing) != missing) {
-                return false;
-            }
-        }
-        if self.during.is_some_and(|w| !w.contains(f.now)) {
-            return false;
-        }
-        if self.outside.is_some_and(|w| w.contains(f.now)) {
+        // An unknown cost cannot be shown to exceed the limit.
+        if let Some(limit) = self.cost_over
+            && a.magnitude
+                .cost_usd
+                .is_none_or(|c| c.is_nan() || c <= limit)
+        {
             return false;
         }
         if let Some(pt) = &self.per_target {
@@ -371,6 +343,54 @@ impl Cond {
             if !ok {
                 return false;
             }
+        }
+        if !opt_match(&self.ops, Some(&a.what.operation))
+            || !opt_match(&self.tools, Some(&a.what.tool))
+        {
+            return false;
+        }
+        if let Some(sel) = &self.agent {
+            let ag = &f.agent;
+            if !labels_match(&sel.labels, ag.labels)
+                || !opt_match(&sel.ids, Some(ag.id))
+                || !opt_match(&sel.operators, ag.operator)
+            {
+                return false;
+            }
+            if let Some(roles) = &sel.roles
+                && !roles.iter().any(|r| ag.roles.contains(r))
+            {
+                return false;
+            }
+            if let Some(z) = sel.zones
+                && ag.zone.is_none_or(|az| z & (1 << az) == 0)
+            {
+                return false;
+            }
+        }
+        if !opt_match(&self.tenants, f.agent.tenant) {
+            return false;
+        }
+        if self.reason.is_some() || self.alternatives.is_some() || self.rollback.is_some() {
+            let blank = |s: Option<&str>| s.is_none_or(|s| s.trim().is_empty());
+            let intent = [
+                (self.reason, a.reason_missing()),
+                (
+                    self.alternatives,
+                    a.why.alternatives.iter().all(|s| blank(Some(s))),
+                ),
+                (self.rollback, blank(a.why.rollback.as_deref())),
+            ];
+            for (cond, missing) in intent {
+                if cond.is_some_and(|c| (c == ReasonCond::Missing) != missing) {
+                    return false;
+                }
+            }
+        }
+        if self.during.is_some_and(|w| !w.contains(f.now))
+            || self.outside.is_some_and(|w| w.contains(f.now))
+        {
+            return false;
         }
         true
     }
@@ -446,6 +466,65 @@ pub(crate) fn granted(p: &Compiled, f: &Facts) -> bool {
         .any(|r| p.roles[*r as usize].grants.iter().any(|g| g.matches(p, f)))
 }
 
+/// The rules the index says may match, in policy order, each once. Entries whose
+/// effect or environments rule them out are dropped without touching the rule.
+fn candidates(p: &Compiled, action: &Action, f: &Facts) -> SmallVec<[u32; 32]> {
+    let ix = &p.index;
+    let effect = action.what.effect;
+    let env_union = f.placements.iter().fold(0u64, |m, pl| m | 1 << pl.env);
+    let mut out: SmallVec<[u32; 32]> = SmallVec::new();
+    let mut take = |entries: Option<&Vec<Entry>>| {
+        for e in entries.into_iter().flatten() {
+            if e.may_match(effect, env_union) {
+                out.push(e.rule);
+            }
+        }
+    };
+    let labels = |ix: &'_ LabelIndex,
+                  have: &'_ BTreeMap<String, String>,
+                  take: &mut dyn FnMut(Option<&Vec<Entry>>)| {
+        for (k, v) in have {
+            if let Some(by_value) = ix.get(k.as_str()) {
+                take(by_value.get(v.as_str()));
+            }
+        }
+    };
+    let op = Lower::new(&action.what.operation);
+    if let Some(b) = ix.by_op.get(op.as_str()) {
+        take(Some(&b.any_agent));
+        take(b.by_agent.get(action.who.agent.as_str()));
+        labels(&b.by_label, f.agent.labels, &mut take);
+    }
+    take(ix.by_agent.get(action.who.agent.as_str()));
+    labels(&ix.by_label, f.agent.labels, &mut take);
+    let empty = Target::default();
+    let targets = if action.targets.is_empty() {
+        std::slice::from_ref(&empty)
+    } else {
+        &action.targets[..]
+    };
+    for t in targets {
+        if !ix.by_target_name.is_empty() {
+            take(ix.by_target_name.get(t.name.as_str()));
+        }
+        if !ix.by_target_label.is_empty() {
+            labels(&ix.by_target_label, &t.labels, &mut take);
+        }
+        if !ix.by_target_kind.is_empty() {
+            take(ix.by_target_kind.get(Lower::new(&t.kind).as_str()));
+        }
+    }
+    if !ix.by_tool.is_empty() {
+        take(ix.by_tool.get(Lower::new(&action.what.tool).as_str()));
+    }
+    take(Some(&ix.general[effect as usize]));
+    // Target dimensions can yield a rule once per target; policy order also makes
+    // the deciders come out sorted.
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// Which rules to look at: the index's candidates (the decision path), or every rule
 /// (the reference the index is tested against).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -497,9 +576,6 @@ pub(crate) fn evaluate_with(p: &Compiled, action: &Action, now: i64, scan: Scan)
         }
     }
 
-    let ix = &p.index;
-    let op = Lower::new(&action.what.operation);
-    let tool = Lower::new(&action.what.tool);
     let mut visit = |ri: u32| {
         if waived.contains(&ri) {
             return;
@@ -512,35 +588,11 @@ pub(crate) fn evaluate_with(p: &Compiled, action: &Action, now: i64, scan: Scan)
             }
         }
     };
-    if scan == Scan::Exhaustive {
-        for ri in 0..p.rules.len() as u32 {
-            visit(ri);
-        }
-    } else {
-        for &ri in ix.by_op.get(op.as_str()).into_iter().flatten() {
-            visit(ri);
-        }
-        for &ri in ix
-            .by_agent
-            .get(action.who.agent.as_str())
+    match scan {
+        Scan::Exhaustive => (0..p.rules.len() as u32).for_each(&mut visit),
+        Scan::Indexed => candidates(p, action, &facts)
             .into_iter()
-            .flatten()
-        {
-            visit(ri);
-        }
-        for (k, v) in facts.agent.labels {
-            if let Some(by_value) = ix.by_label.get(k.as_str()) {
-                for &ri in by_value.get(v.as_str()).into_iter().flatten() {
-                    visit(ri);
-                }
-            }
-        }
-        for &ri in ix.by_tool.get(tool.as_str()).into_iter().flatten() {
-            visit(ri);
-        }
-        for &ri in &ix.general[action.what.effect as usize] {
-            visit(ri);
-        }
+            .for_each(&mut visit),
     }
 
     let (mut tier, mut deciders) = match c.tier {

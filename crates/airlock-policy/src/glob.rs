@@ -85,6 +85,12 @@ impl Glob {
         (self.shape == Shape::Literal).then_some(&*self.pattern)
     }
 
+    /// For a pattern `abc:*` (a literal prefix ending at `:`, then one `*`), the
+    /// prefix `abc:`.
+    pub fn colon_prefix(&self) -> Option<&str> {
+        (self.shape == Shape::Prefix && self.core.ends_with(':')).then_some(&*self.core)
+    }
+
     pub fn case(&self) -> Case {
         self.case
     }
@@ -94,6 +100,7 @@ impl Glob {
         self.shape == Shape::Any
     }
 
+    #[inline]
     pub fn is_match(&self, text: &str) -> bool {
         let ci = self.case == Case::Insensitive;
         let t = text.as_bytes();
@@ -131,9 +138,17 @@ impl Glob {
     }
 }
 
+/// Byte-slice equality. Names, kinds and operations are short, so a plain loop
+/// beats a call into `memcmp`; this sits on the hottest path of every decision.
+#[inline]
 fn eq(a: &[u8], b: &[u8], ci: bool) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
     if ci {
-        a.eq_ignore_ascii_case(b)
+        a.iter().zip(b).all(|(x, y)| x.eq_ignore_ascii_case(y))
+    } else if a.len() <= 32 {
+        a.iter().zip(b).all(|(x, y)| x == y)
     } else {
         a == b
     }
@@ -190,6 +205,7 @@ fn general_match(p: &[u8], t: &[u8], ci: bool) -> bool {
 pub struct GlobList(pub Vec<Glob>);
 
 impl GlobList {
+    #[inline]
     pub fn is_match(&self, text: &str) -> bool {
         self.0.iter().any(|g| g.is_match(text))
     }

@@ -55,24 +55,46 @@ pub(crate) fn lint(p: &Compiled, now: i64) -> Vec<Diagnostic> {
 
 /// Earlier rules that could possibly cover rule `j`, in policy order.
 ///
-/// A rule can only be covered by a rule whose index key it shares: covering needs
-/// every literal the wider rule is indexed by (operation, agent id, agent label,
-/// tool) to be required by the narrower rule too. So the candidates are the index
-/// buckets of `j`'s own literals plus the unindexed rules, which keeps loading a
-/// 10,000-rule policy fast instead of comparing every pair.
+/// A rule can only be covered by a rule whose index keys it requires too: covering
+/// needs every literal the wider rule is filed under (operation, agent id or label,
+/// target name, label or kind, tool) to be required by the narrower rule, and a
+/// general rule to match every effect the narrower one does. So the candidates are
+/// the buckets `j`'s own literals would look up, plus one general list; loading a
+/// 10,000-rule policy stays fast instead of comparing every pair.
 fn shadow_candidates(p: &Compiled, j: usize) -> Vec<usize> {
     let ix = &p.index;
     let c = &p.rules[j].when;
     let mut out: Vec<u32> = Vec::new();
-    let mut take = |bucket: Option<&Vec<u32>>| {
+    let mut take = |bucket: Option<&Vec<Entry>>| {
         out.extend(
             bucket
                 .into_iter()
                 .flatten()
-                .copied()
+                .map(|e| e.rule)
                 .filter(|&i| (i as usize) < j),
         );
     };
+    let agent_ids: Vec<&str> = c
+        .agent
+        .as_ref()
+        .and_then(|a| a.ids.as_ref())
+        .and_then(GlobList::literals)
+        .unwrap_or_default();
+    let agent_labels: Vec<(&str, &str)> = c
+        .agent
+        .iter()
+        .flat_map(|a| {
+            a.labels
+                .iter()
+                .filter_map(|(k, g)| g.literal().map(|v| (k.as_str(), v)))
+        })
+        .collect();
+    let in_labels =
+        |ix: &LabelIndex, labels: &[(&str, &str)], take: &mut dyn FnMut(Option<&Vec<Entry>>)| {
+            for (k, v) in labels {
+                take(ix.get(*k).and_then(|m| m.get(*v)));
+            }
+        };
     for op in c
         .ops
         .as_ref()
@@ -80,7 +102,43 @@ fn shadow_candidates(p: &Compiled, j: usize) -> Vec<usize> {
         .into_iter()
         .flatten()
     {
-        take(ix.by_op.get(op));
+        if let Some(b) = ix.by_op.get(op) {
+            take(Some(&b.any_agent));
+            for id in &agent_ids {
+                take(b.by_agent.get(*id));
+            }
+            in_labels(&b.by_label, &agent_labels, &mut take);
+        }
+    }
+    for id in &agent_ids {
+        take(ix.by_agent.get(*id));
+    }
+    in_labels(&ix.by_label, &agent_labels, &mut take);
+    if let Some(sel) = c.per_target.as_ref().and_then(|pt| pt.sel.as_ref()) {
+        for n in sel
+            .names
+            .as_ref()
+            .and_then(GlobList::literals)
+            .into_iter()
+            .flatten()
+        {
+            take(ix.by_target_name.get(n));
+        }
+        let labels: Vec<(&str, &str)> = sel
+            .labels
+            .iter()
+            .filter_map(|(k, g)| g.literal().map(|v| (k.as_str(), v)))
+            .collect();
+        in_labels(&ix.by_target_label, &labels, &mut take);
+        for k in sel
+            .kinds
+            .as_ref()
+            .and_then(GlobList::literals)
+            .into_iter()
+            .flatten()
+        {
+            take(ix.by_target_kind.get(k));
+        }
     }
     for t in c
         .tools
@@ -91,24 +149,10 @@ fn shadow_candidates(p: &Compiled, j: usize) -> Vec<usize> {
     {
         take(ix.by_tool.get(t));
     }
-    if let Some(a) = &c.agent {
-        for id in a
-            .ids
-            .as_ref()
-            .and_then(GlobList::literals)
-            .into_iter()
-            .flatten()
-        {
-            take(ix.by_agent.get(id));
-        }
-        for (k, g) in &a.labels {
-            if let Some(v) = g.literal() {
-                take(ix.by_label.get(k.as_str()).and_then(|m| m.get(v)));
-            }
-        }
-    }
-    for general in &ix.general {
-        take(Some(general));
+    // A covering rule matches every effect `j` matches, so it sits in the general
+    // list of any one of them.
+    if let Some(e) = c.effects.iter().next() {
+        take(Some(&ix.general[e as usize]));
     }
     out.sort_unstable();
     out.dedup();

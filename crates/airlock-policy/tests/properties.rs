@@ -55,71 +55,95 @@ fn target() -> impl Strategy<Value = Target> {
         prop::sample::select(NAMES.to_vec()),
         prop::sample::select(KINDS.to_vec()),
         prop::option::of(prop::sample::select(vec!["production", "staging", "dev"])),
+        prop::option::of(prop::sample::select(vec!["billing", "search"])),
     )
-        .prop_map(|(name, kind, env)| Target {
+        .prop_map(|(name, kind, env, svc)| Target {
             kind: kind.into(),
             name: name.into(),
             environment: env.map(Into::into),
+            labels: svc
+                .map(|s| [("svc".to_owned(), s.to_owned())].into())
+                .unwrap_or_default(),
             ..Target::default()
         })
 }
 
 fn action() -> impl Strategy<Value = Action> {
-    (
-        prop::sample::select(AGENTS.to_vec()),
+    let what = (
         prop::sample::select(TOOLS.to_vec()),
         prop::sample::select(OPS.to_vec()),
         effect(),
         any::<bool>(),
-        prop::collection::vec(target(), 0..3),
+    );
+    let who = (
+        prop::sample::select(AGENTS.to_vec()),
+        prop::option::of(prop::sample::select(vec!["t1", "t2"])),
+    );
+    let size = (
         prop::option::of(0u64..40),
         prop::option::of(0.0f64..5000.0),
         any::<bool>(),
         any::<bool>(),
-    )
-        .prop_map(
-            |(agent, tool, op, effect, bulk, targets, resources, cost, irreversible, reason)| {
-                Action {
-                    id: None,
-                    who: Who {
-                        agent: agent.into(),
-                        ..Who::default()
-                    },
-                    what: What {
-                        tool: tool.into(),
-                        operation: op.into(),
-                        effect,
-                        bulk,
-                    },
-                    targets,
-                    magnitude: Magnitude {
-                        resources,
-                        cost_usd: cost,
-                        irreversible,
-                    },
-                    why: Why {
-                        reason: reason.then(|| "fix the bug".to_owned()),
-                        ..Why::default()
-                    },
-                }
+    );
+    (who, what, prop::collection::vec(target(), 0..3), size).prop_map(
+        |(
+            (agent, team),
+            (tool, op, effect, bulk),
+            targets,
+            (resources, cost, irreversible, reason),
+        )| Action {
+            id: None,
+            who: Who {
+                agent: agent.into(),
+                labels: team
+                    .map(|t| [("team".to_owned(), t.to_owned())].into())
+                    .unwrap_or_default(),
+                ..Who::default()
             },
-        )
+            what: What {
+                tool: tool.into(),
+                operation: op.into(),
+                effect,
+                bulk,
+            },
+            targets,
+            magnitude: Magnitude {
+                resources,
+                cost_usd: cost,
+                irreversible,
+            },
+            why: Why {
+                reason: reason.then(|| "fix the bug".to_owned()),
+                ..Why::default()
+            },
+        },
+    )
 }
 
 /// One rule as YAML. `k` makes the id unique.
 fn rule(k: usize) -> impl Strategy<Value = String> {
-    (
+    let what = (
         prop::option::of(prop::sample::select(OPS.to_vec())),
         prop::option::of(prop::sample::select(TOOLS.to_vec())),
-        prop::option::of(prop::sample::select(AGENTS.to_vec())),
         prop::option::of(prop::sample::subsequence(EFFECTS.to_vec(), 1..3)),
+    );
+    let who = (
+        prop::option::of(prop::sample::select(AGENTS.to_vec())),
+        prop::option::of(prop::sample::select(vec!["t1", "t2"])),
+    );
+    let on = (
         prop::option::of(prop::sample::select(vec!["production", "staging", "dev"])),
         prop::option::of(prop::sample::select(KINDS.to_vec())),
+        prop::option::of(prop::sample::select(NAMES.to_vec())),
+        prop::option::of(prop::sample::select(vec!["billing", "search"])),
         prop::option::of(0u64..20),
+    );
+    let then = (
         prop::sample::select(TIERS.to_vec()),
         prop::sample::select(vec!["enforce", "enforce", "observe", "alert"]),
-    )
-        .prop_map(move |(op, tool, agent, effects, env, kind, over, tier, mode)| {
+    );
+    (what, who, on, then).prop_map(
+        move |((op, tool, effects), (agent, team), (env, kind, name, svc, over), (tier, mode))| {
             let mut when = Vec::new();
             if let Some(o) = op {
                 when.push(format!("operation: \"{o}\""));
@@ -127,8 +151,13 @@ fn rule(k: usize) -> impl Strategy<Value = String> {
             if let Some(t) = tool {
                 when.push(format!("tool: {t}"));
             }
-            if let Some(a) = agent {
-                when.push(format!("agent: {{ ids: [{a}] }}"));
+            match (agent, team) {
+                (Some(a), Some(t)) => {
+                    when.push(format!("agent: {{ ids: [{a}], labels: {{ team: {t} }} }}"))
+                }
+                (Some(a), None) => when.push(format!("agent: {{ ids: [{a}] }}")),
+                (None, Some(t)) => when.push(format!("agent: {{ labels: {{ team: {t} }} }}")),
+                (None, None) => {}
             }
             if let Some(e) = effects {
                 let e: Vec<&str> = e.iter().map(|e| e.as_str()).collect();
@@ -137,15 +166,33 @@ fn rule(k: usize) -> impl Strategy<Value = String> {
             if let Some(e) = env {
                 when.push(format!("environment: {e}"));
             }
+            let mut target = Vec::new();
             if let Some(k) = kind {
-                when.push(format!("target: {{ kinds: [\"{k}\"] }}"));
+                target.push(format!("kinds: [\"{k}\"]"));
+            }
+            if let Some(n) = name {
+                target.push(format!("names: [{n}]"));
+            }
+            if let Some(v) = svc {
+                target.push(format!("labels: {{ svc: {v} }}"));
+            }
+            if !target.is_empty() {
+                when.push(format!("target: {{ {} }}", target.join(", ")));
             }
             if let Some(n) = over {
                 when.push(format!("resources_over: {n}"));
             }
-            let approvals = if tier == "approve" { "\n    approvals: { from: leads, count: 1, timeout: 1h }" } else { "" };
-            format!("  - id: r{k}\n    when: {{ {} }}\n    then: {tier}\n    mode: {mode}{approvals}\n", when.join(", "))
-        })
+            let approvals = if tier == "approve" {
+                "\n    approvals: { from: leads, count: 1, timeout: 1h }"
+            } else {
+                ""
+            };
+            format!(
+                "  - id: r{k}\n    when: {{ {} }}\n    then: {tier}\n    mode: {mode}{approvals}\n",
+                when.join(", ")
+            )
+        },
+    )
 }
 
 fn rules(n: std::ops::Range<usize>) -> impl Strategy<Value = Vec<String>> {
@@ -290,5 +337,63 @@ proptest! {
         for (before, after) in placed.iter().zip(&claimed) {
             prop_assert!(after.env <= before.env, "{before:?} -> {after:?}");
         }
+    }
+}
+
+/// Zones exercising every placement path: literal kinds, `:`-prefixes (both hashed),
+/// a selector with more than kinds and an infix glob (both scanned in order).
+const ZONED: &str = r#"airlock: 1
+name: zones
+defaults: { unplaced: production, unlisted_agents: rules }
+environments: [{ name: production }]
+zones:
+  - name: z0
+    match: [{ kinds: ["aws:cloudformation:*", "k8s:namespace"] }]
+  - name: z1
+    match: [{ kinds: ["db:*"], names: ["prod-*"] }]
+  - name: z2
+    match: [{ kinds: ["aws:*", "DB:Table"] }]
+  - name: z3
+    match: [{ kinds: ["*stack*"] }]
+rules:
+  - id: reads
+    when: { effect: read }
+    then: allow
+"#;
+
+/// The zones above, as a plain first-match scan.
+fn naive_zone(kind: &str, name: &str) -> Option<&'static str> {
+    use airlock_policy::glob::{Case, Glob};
+    let any = |pats: &[&str]| pats.iter().any(|p| Glob::new(p, Case::Insensitive).is_match(kind));
+    if any(&["aws:cloudformation:*", "k8s:namespace"]) {
+        Some("z0")
+    } else if any(&["db:*"]) && Glob::new("prod-*", Case::Sensitive).is_match(name) {
+        Some("z1")
+    } else if any(&["aws:*", "DB:Table"]) {
+        Some("z2")
+    } else if any(&["*stack*"]) {
+        Some("z3")
+    } else {
+        None
+    }
+}
+
+proptest! {
+    #[test]
+    fn indexed_placement_is_first_match_placement(
+        kind in prop::sample::select(vec!["aws:cloudformation:stack", "AWS:CloudFormation:Stack", "aws:s3:bucket", "k8s:namespace", "k8s:namespace:x", "db:table", "DB:TABLE", "db:view", "gcp:stack", "aws:", "aws", "", "stack"]),
+        name in prop::sample::select(vec!["prod-db", "dev-db", ""]),
+    ) {
+        let p = Policy::load("z.yaml", ZONED, at(T0)).unwrap().policy;
+        let a = Action {
+            id: None,
+            who: Who { agent: "a".into(), ..Who::default() },
+            what: What { tool: "t".into(), operation: String::new(), effect: Effect::Read, bulk: false },
+            targets: vec![Target { kind: kind.into(), name: name.into(), ..Target::default() }],
+            magnitude: Magnitude::default(),
+            why: Why::default(),
+        };
+        let d = p.decide(&a, at(T0));
+        prop_assert_eq!(d.placements[0].zone.as_deref(), naive_zone(kind, name), "kind {:?} name {:?}", kind, name);
     }
 }
