@@ -203,7 +203,7 @@ fn first_place(placer: &Placer, t: &Target, workdir: Option<&str>) -> Option<u8>
 fn place_one(p: &Compiled, t: Option<&Target>, workdir: Option<&str>) -> PlacedTarget {
     let matched = t.and_then(|t| first_place(&p.env_placer, t, workdir));
     let (mut env, mut by) = match matched {
-        Some(i) => (i as u8, PlacedBy::Match),
+        Some(i) => (i, PlacedBy::Match),
         None => (p.unplaced, PlacedBy::Unplaced),
     };
     // A stated environment can only make things stricter (earlier = more sensitive).
