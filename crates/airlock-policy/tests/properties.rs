@@ -364,7 +364,10 @@ rules:
 /// The zones above, as a plain first-match scan.
 fn naive_zone(kind: &str, name: &str) -> Option<&'static str> {
     use airlock_policy::glob::{Case, Glob};
-    let any = |pats: &[&str]| pats.iter().any(|p| Glob::new(p, Case::Insensitive).is_match(kind));
+    let any = |pats: &[&str]| {
+        pats.iter()
+            .any(|p| Glob::new(p, Case::Insensitive).is_match(kind))
+    };
     if any(&["aws:cloudformation:*", "k8s:namespace"]) {
         Some("z0")
     } else if any(&["db:*"]) && Glob::new("prod-*", Case::Sensitive).is_match(name) {
