@@ -1001,7 +1001,7 @@ fn sql_client(
             .map(|s| (*s).to_owned());
     }
     let sql_text = if !statements.is_empty() {
-        statements.join(";\n")
+        statements.join("\n;\n")
     } else if let Some(s) = stdin {
         if s.expands {
             c.part(

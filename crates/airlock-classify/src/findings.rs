@@ -64,8 +64,13 @@ impl Findings {
         self.parts.push(part);
     }
 
+    /// Adds a target unless it is already listed. The duplicate check is bounded so
+    /// that a hostile input naming 100,000 tables stays linear: past a few hundred
+    /// targets they are appended as they come (a repeat is harmless, a quadratic
+    /// scan is not).
     pub fn target(&mut self, target: Target) {
-        if !self.targets.contains(&target) {
+        const DEDUP_LIMIT: usize = 256;
+        if self.targets.len() >= DEDUP_LIMIT || !self.targets.contains(&target) {
             self.targets.push(target);
         }
     }

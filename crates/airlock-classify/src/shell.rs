@@ -549,11 +549,26 @@ mod tests {
 
     #[test]
     fn heredocs_feed_the_client() {
-        let f = classify("psql -h prod-db <<'SQL'\nSELECT 1;\nSQL\n");
-        assert_ne!(
-            f.effect(),
-            Effect::Read,
-            "the SQL classifier decides; until then never read: {f:?}"
+        assert_eq!(
+            effect("psql -h prod-db <<'SQL'\nSELECT 1;\nSQL\n"),
+            Effect::Read
+        );
+        let f = classify("psql -h prod-db -d billing <<SQL\nDELETE FROM invoices;\nSQL\n");
+        assert_eq!(f.effect(), Effect::Delete);
+        assert!(f.bulk(), "DELETE without WHERE is unbounded: {f:?}");
+        assert!(
+            f.targets
+                .iter()
+                .any(|t| t.host.as_deref() == Some("prod-db")),
+            "{f:?}"
+        );
+        assert_eq!(
+            effect(r#"sudo -u postgres psql -c "DROP DATABASE prod""#),
+            Effect::Delete
+        );
+        assert_eq!(
+            effect(r#"docker exec db mysql -e "select 'delete me' from t""#),
+            Effect::Read
         );
         assert_eq!(
             effect("bash <<EOF\nrm -rf /srv/data\nEOF\n"),
