@@ -139,7 +139,7 @@ pub(crate) fn classify(
         | "arch" | "cal" | "bc" | "expr" | "sha512sum" | "xmllint" | "tput" | "clear" | "stty"
         | "locale" | "tee" | "sed" | "awk" | "gawk" | "nc" | "openssl" | "gpg" | "zcat"
         | "zgrep" | "gunzip" | "gzip" | "tar" | "zip" | "unzip" | "wget" | "curl" | "http"
-        | "https" => readers(w, &c, base, &rest, stdin, out),
+        | "https" => readers(&c, base, &rest, out),
         "rm" | "rmdir" | "unlink" | "shred" | "srm" | "wipe" | "wipefs" | "truncate" | "dd"
         | "fdisk" | "sfdisk" | "parted" | "sgdisk" | "gdisk" | "blkdiscard" => {
             destroyers(&c, base, &rest, out)
@@ -352,31 +352,30 @@ pub(crate) fn classify(
     }
 }
 
-/// The command words of a wrapper: skip its options (and their values).
-fn positionals_for_wrapper<'a, 'w>(words: &'w [&'a str], with_value: &[&str]) -> &'w [&'a str] {
+/// The index of the first word after a command's leading options: options listed in
+/// `with_value` take the next word too, `--` ends the options (and is skipped), and a
+/// lone `-` is not an option.
+fn skip_options(words: &[&str], with_value: &[&str]) -> usize {
     let mut i = 0;
     while i < words.len() {
         let w = words[i];
         if w == "--" {
-            return &words[i + 1..];
+            return i + 1;
         }
-        if !w.starts_with('-') {
-            return &words[i..];
+        if !w.starts_with('-') || w == "-" {
+            return i;
         }
         i += if with_value.contains(&w) { 2 } else { 1 };
     }
-    &[]
+    words.len()
 }
 
-fn readers(
-    w: &Walker,
-    c: &Cmd,
-    base: &str,
-    rest: &[&str],
-    stdin: Option<&Stdin>,
-    out: &mut Findings,
-) {
-    let _ = (w, stdin);
+/// The command words of a wrapper: what follows its options.
+fn positionals_for_wrapper<'a, 'w>(words: &'w [&'a str], with_value: &[&str]) -> &'w [&'a str] {
+    words.get(skip_options(words, with_value)..).unwrap_or(&[])
+}
+
+fn readers(c: &Cmd, base: &str, rest: &[&str], out: &mut Findings) {
     match base {
         "tee" => {
             let files = positionals(rest, &[]);
@@ -629,19 +628,7 @@ fn wrapper(
     out: &mut Findings,
     alone: &str,
 ) {
-    let mut i = 0;
-    while i < rest.len() {
-        let a = rest[i];
-        if a == "--" {
-            i += 1;
-            break;
-        }
-        if !a.starts_with('-') || a == "-" {
-            break;
-        }
-        i += if with_value.contains(&a) { 2 } else { 1 };
-    }
-    let inner = rest.get(i..).unwrap_or(&[]);
+    let inner = positionals_for_wrapper(rest, with_value);
     if inner.is_empty() {
         c.part(out, Unknown, format!("opens {alone} airlock cannot follow"));
     } else {
@@ -678,14 +665,7 @@ fn wrappers(
             }
         }
         "timeout" => {
-            let mut i = 0;
-            while i < rest.len() && rest[i].starts_with('-') {
-                i += if matches!(rest[i], "-s" | "--signal" | "-k" | "--kill-after") {
-                    2
-                } else {
-                    1
-                };
-            }
+            let i = skip_options(rest, &["-s", "--signal", "-k", "--kill-after"]);
             // Skip the duration.
             classify_or_nothing(
                 w,
@@ -697,14 +677,7 @@ fn wrappers(
             );
         }
         "watch" => {
-            let mut i = 0;
-            while i < rest.len() && rest[i].starts_with('-') {
-                i += if matches!(rest[i], "-n" | "--interval" | "-d") {
-                    2
-                } else {
-                    1
-                };
-            }
+            let i = skip_options(rest, &["-n", "--interval", "-d"]);
             let script = rest.get(i..).unwrap_or(&[]).join(" ");
             out.extend(w.script(&script));
         }
@@ -904,10 +877,7 @@ fn ssh(w: &Walker, c: &Cmd, rest: &[&str], out: &mut Findings) {
         "-p", "-i", "-l", "-o", "-F", "-J", "-L", "-R", "-D", "-b", "-c", "-E", "-e", "-m", "-O",
         "-S", "-W",
     ];
-    let mut i = 0;
-    while i < rest.len() && rest[i].starts_with('-') {
-        i += if WITH_VALUE.contains(&rest[i]) { 2 } else { 1 };
-    }
+    let i = skip_options(rest, &WITH_VALUE);
     let Some(host) = rest.get(i) else {
         c.part(out, Unknown, "`ssh` without a host");
         return;
@@ -1060,17 +1030,17 @@ fn parse_db_url(s: &str) -> Option<(Option<String>, Option<String>)> {
 
 fn git(c: &Cmd, rest: &[&str], out: &mut Findings) {
     // Global options before the subcommand.
-    let mut i = 0;
-    while i < rest.len() && rest[i].starts_with('-') {
-        i += if matches!(
-            rest[i],
-            "-C" | "-c" | "--git-dir" | "--work-tree" | "--namespace" | "--exec-path"
-        ) {
-            2
-        } else {
-            1
-        };
-    }
+    let i = skip_options(
+        rest,
+        &[
+            "-C",
+            "-c",
+            "--git-dir",
+            "--work-tree",
+            "--namespace",
+            "--exec-path",
+        ],
+    );
     let sub = rest.get(i).copied().unwrap_or("");
     let a: Vec<&str> = rest.get(i + 1..).unwrap_or(&[]).to_vec();
     let flag = |s: Option<char>, l: &[&str]| has_flag(&a, s, l);
@@ -1593,17 +1563,10 @@ fn terraform(c: &Cmd, rest: &[&str], out: &mut Findings) {
 }
 
 fn containers(w: &Walker, c: &Cmd, rest: &[&str], out: &mut Findings) {
-    let mut i = 0;
-    while i < rest.len() && rest[i].starts_with('-') {
-        i += if matches!(
-            rest[i],
-            "-H" | "--host" | "--context" | "-c" | "--config" | "--log-level"
-        ) {
-            2
-        } else {
-            1
-        };
-    }
+    let i = skip_options(
+        rest,
+        &["-H", "--host", "--context", "-c", "--config", "--log-level"],
+    );
     let verb = rest.get(i).copied().unwrap_or("");
     let a = rest.get(i + 1..).unwrap_or(&[]);
     let sub = a.first().copied().unwrap_or("");
@@ -1613,17 +1576,18 @@ fn containers(w: &Walker, c: &Cmd, rest: &[&str], out: &mut Findings) {
             (Read, format!("`docker {verb}` only reads"), false)
         }
         "exec" => {
-            let mut j = 0;
-            while j < a.len() && a[j].starts_with('-') {
-                j += if matches!(
-                    a[j],
-                    "-e" | "--env" | "-u" | "--user" | "-w" | "--workdir" | "--env-file"
-                ) {
-                    2
-                } else {
-                    1
-                };
-            }
+            let j = skip_options(
+                a,
+                &[
+                    "-e",
+                    "--env",
+                    "-u",
+                    "--user",
+                    "-w",
+                    "--workdir",
+                    "--env-file",
+                ],
+            );
             match a.get(j + 1..) {
                 Some(inner) if !inner.is_empty() => {
                     classify(w, &literal_args(inner), None, false, out);

@@ -124,7 +124,7 @@ impl Walker {
                 self.compound(c, out);
                 if let Some(r) = redirects {
                     for io in &r.0 {
-                        self.redirect(io, None, out);
+                        self.redirect(io, out);
                     }
                 }
             }
@@ -280,9 +280,8 @@ impl Walker {
         } else {
             commands::classify(self, &args, stdin.as_ref(), file_stdin, out);
         }
-        let cmd = args.first().map(|a| a.text().to_owned());
         for r in redirects {
-            self.redirect(r, cmd.as_deref(), out);
+            self.redirect(r, out);
         }
     }
 
@@ -328,7 +327,7 @@ impl Walker {
         }
     }
 
-    fn redirect(&self, r: &ast::IoRedirect, _cmd: Option<&str>, out: &mut Findings) {
+    fn redirect(&self, r: &ast::IoRedirect, out: &mut Findings) {
         use ast::IoFileRedirectKind as K;
         match r {
             ast::IoRedirect::File(_, kind, target) => {

@@ -27,7 +27,7 @@ mod lint;
 mod source;
 pub mod testing;
 
-use airlock_model::{Action, Decision, PolicyRef, Tier};
+use airlock_model::{Action, Decision, PolicyRef};
 use sha2::{Digest, Sha256};
 
 pub use diag::{Diagnostic, PolicyError, Severity};
@@ -159,9 +159,4 @@ impl Policy {
             version: self.version.clone(),
         }
     }
-}
-
-/// Convenience for tests and tools: the tier alone.
-pub fn tier_of(policy: &Policy, action: &Action, now: jiff::Timestamp) -> Tier {
-    policy.evaluate(action, now).tier
 }
