@@ -8,7 +8,9 @@
 //! `check_agreement` makes sure the engines give the same tier for every Action.
 //!
 //! `benches/decide.rs` times decisions with criterion; `benches/latency.rs` times
-//! each decision on its own and prints p50/p99/max. See BENCHMARKS.md at the root.
+//! each decision on its own and prints p50/p99/max. `benches/classify.rs` times the
+//! classifiers of airlock-classify (shell, SQL, and [`plans`] of 1,000 resources).
+//! See BENCHMARKS.md at the root.
 
 pub mod actions;
 pub mod catalog;
@@ -16,6 +18,7 @@ pub mod catalog;
 pub mod cedar;
 pub mod latency;
 pub mod model;
+pub mod plans;
 #[cfg(feature = "peers")]
 pub mod rego;
 pub mod rng;

@@ -7,8 +7,10 @@
 
 use airlock_model::{Effect, Target};
 
-use crate::shell::{Arg, Stdin, Walker, clip, file_target, is_block_device, surely_exists};
-use crate::{Findings, Part, aws, gcloud, k8s, sql};
+use crate::shell::{
+    Arg, Stdin, Walker, access_control_file, clip, file_target, is_block_device, surely_exists,
+};
+use crate::{Findings, Part, aws, gcloud, k8s, sql, tools};
 
 use Effect::{Delete, Permissions, Read, Unknown, Write};
 
@@ -106,7 +108,8 @@ fn literal_args(words: &[&str]) -> Vec<Arg> {
         .collect()
 }
 
-/// Classifies one simple command.
+/// Classifies one simple command. Every part it yields names the command that does
+/// it; a wrapper's inner command names itself first (`sudo rm` → `rm`).
 pub(crate) fn classify(
     w: &Walker,
     args: &[Arg],
@@ -114,6 +117,46 @@ pub(crate) fn classify(
     file_stdin: bool,
     out: &mut Findings,
 ) {
+    /// Wrappers (`sudo`, `env`, `timeout`, `xargs`, …) around one command.
+    const MAX_WRAPPERS: usize = 16;
+    let before = out.parts.len();
+    if w.wrapped.get() >= MAX_WRAPPERS {
+        out.part(Part::new(
+            clip(
+                &args
+                    .iter()
+                    .map(|a| a.raw.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            Unknown,
+            "commands wrapped too deeply to follow",
+        ));
+        return;
+    }
+    w.wrapped.set(w.wrapped.get() + 1);
+    dispatch(w, args, stdin, file_stdin, out);
+    w.wrapped.set(w.wrapped.get().saturating_sub(1));
+    // Arguments produced at run time (`rm $(ls)`, xargs' input) name any number of
+    // targets.
+    if args.iter().skip(1).any(|a| {
+        a.literal.is_none()
+            && (a.raw.contains("$(") || a.raw.contains('`') || a.raw == "<stdin items>")
+    }) {
+        crate::shell::repeated(out, before, "over targets listed at run time");
+    }
+    let name = args.first().and_then(|a| a.literal.as_deref());
+    if let Some(name) = name {
+        let base = name.rsplit('/').next().unwrap_or(name);
+        for p in out.parts.iter_mut().skip(before) {
+            if p.tool.is_none() {
+                p.tool = Some(base.to_owned());
+            }
+        }
+    }
+}
+
+fn dispatch(w: &Walker, args: &[Arg], stdin: Option<&Stdin>, file_stdin: bool, out: &mut Findings) {
     let c = Cmd::new(args);
     let Some(name) = args.first().and_then(|a| a.literal.as_deref()) else {
         c.part(out, Unknown, "the command name is computed at run time");
@@ -157,11 +200,9 @@ pub(crate) fn classify(
         "chmod" | "chown" | "chgrp" | "setfacl" | "chattr" | "chcon" | "setcap" | "usermod"
         | "useradd" | "userdel" | "groupadd" | "groupdel" | "gpasswd" | "passwd" | "chpasswd"
         | "visudo" | "ssh-copy-id" | "su" | "newgrp" => {
-            let effect = if base == "userdel" || base == "groupdel" {
-                Delete
-            } else {
-                Permissions
-            };
+            // Removing an account also changes who can do what, the more severe part
+            // (`userdel -r` deleting the home directory is reported with it).
+            let effect = Permissions;
             let i = c.part(out, effect, format!("`{base}` changes who can do what"));
             out.parts[i].bulk = has_flag(&rest, Some('R'), &["--recursive"]);
             for p in positionals(&rest, &["-m", "-g", "-G", "-s", "-u", "-d"])
@@ -226,6 +267,15 @@ pub(crate) fn classify(
         "bash" | "sh" | "zsh" | "dash" | "ksh" | "fish" | "ash" | "busybox" => {
             shells(w, &c, base, args, stdin, file_stdin, out)
         }
+        "trap" => match rest.first() {
+            // `trap 'CMD' SIGNALS…`: CMD runs later, on the signal or at exit.
+            Some(cmd) if rest.len() >= 2 && !cmd.starts_with('-') => {
+                out.extend(w.script(cmd));
+            }
+            _ => {
+                c.part(out, Read, "lists or resets signal handlers");
+            }
+        },
         "eval" => {
             c.part(out, Unknown, "`eval` runs text built at run time");
         }
@@ -236,10 +286,32 @@ pub(crate) fn classify(
         "psql" | "mysql" | "mariadb" | "sqlite3" | "clickhouse-client" | "cockroach" => {
             sql_client(&c, base, &rest, stdin, file_stdin, out)
         }
-        "git" => git(&c, &rest, out),
+        "git" => git(w, &c, &rest, out),
         "kubectl" | "oc" | "k" => kubectl(w, &c, &rest, stdin, out),
         "helm" => helm(&c, &rest, out),
+        "terragrunt"
+            if rest.first() == Some(&"run-all")
+                || (rest.first() == Some(&"run") && rest.contains(&"--all")) =>
+        {
+            if !tools::classify(w, base, &rest, &c.text, out) {
+                c.part(out, Unknown, "a terragrunt command airlock does not know");
+            }
+        }
         "terraform" | "tofu" | "terragrunt" => terraform(&c, &rest, out),
+        "pnpm" | "yarn" | "bun" | "npm"
+            if matches!(
+                (base, rest.first().copied()),
+                ("pnpm", Some("dlx" | "exec"))
+                    | ("yarn", Some("dlx"))
+                    | ("bun", Some("x"))
+                    | ("npm", Some("exec" | "x"))
+            ) =>
+        {
+            // `pnpm dlx PKG …` is `npx PKG …`.
+            if !tools::classify(w, "npx", &rest[1..], &c.text, out) {
+                c.part(out, Unknown, "runs a package airlock does not know");
+            }
+        }
         "docker" | "podman" | "nerdctl" => containers(w, &c, &rest, out),
         "docker-compose" => containers(
             w,
@@ -252,9 +324,10 @@ pub(crate) fn classify(
         ),
         "redis-cli" | "valkey-cli" => redis(&c, &rest, stdin, out),
         "mongosh" | "mongo" => mongo(&c, &rest, stdin, out),
-        "aws" => out.extend(aws::classify(&rest)),
-        "gcloud" => out.extend(gcloud::classify_gcloud(&rest)),
-        "az" => out.extend(gcloud::classify_az(&rest)),
+        "aws" => out.extend(aws::classify_at(w.depth, &rest)),
+        "gcloud" => out.extend(gcloud::classify_gcloud_at(w.depth, &rest)),
+        "az" => out.extend(gcloud::classify_az_at(w.depth, &rest)),
+        "bq" => out.extend(gcloud::classify_bq(&rest)),
         "gsutil" => gsutil(&c, &rest, out),
         "apt" | "apt-get" | "yum" | "dnf" | "apk" | "brew" | "pip" | "pip3" | "pipx" | "uv"
         | "npm" | "yarn" | "pnpm" | "bun" | "gem" | "cargo" | "go" | "poetry" | "composer"
@@ -263,18 +336,32 @@ pub(crate) fn classify(
         | "pytest" | "tox" | "nox" | "jest" | "vitest" | "tsc" | "eslint" | "prettier"
         | "black" | "ruff" | "rustfmt" | "gofmt" | "mypy" | "rustc" | "gcc" | "g++" | "clang"
         | "javac" => {
-            c.part(
-                out,
-                Write,
-                format!("`{base}` builds, checks or tests the project in the working directory"),
-            );
+            if matches!(
+                base,
+                "mvn" | "gradle" | "gradlew" | "./gradlew" | "make" | "bazel"
+            ) && rest
+                .iter()
+                .any(|r| matches!(*r, "clean" | "distclean" | "clobber" | "expunge"))
+            {
+                c.part(
+                    out,
+                    Delete,
+                    format!("`{base} clean` deletes the build outputs"),
+                );
+            } else {
+                c.part(
+                    out,
+                    Write,
+                    format!(
+                        "`{base}` builds, checks or tests the project in the working directory"
+                    ),
+                );
+            }
         }
         "python" | "python3" | "node" | "ruby" | "perl" | "php" | "deno" | "java" | "dotnet"
-        | "Rscript" | "lua" => interpreters(&c, base, &rest, out),
-        "rails" | "rake" | "bundle" | "prisma" | "artisan" | "alembic" | "flyway" | "liquibase"
-        | "mix" | "knex" | "sequelize" | "django-admin" | "manage.py" => {
-            frameworks(&c, base, &rest, out)
-        }
+        | "Rscript" | "lua" => interpreters(w, &c, base, &rest, out),
+        "rails" | "rake" | "bundle" | "alembic" | "flyway" | "liquibase" | "mix"
+        | "django-admin" | "manage.py" => frameworks(w, &c, base, &rest, out),
         "systemctl" | "service" => services(&c, &rest, out),
         "kill" | "pkill" | "killall" => {
             c.part(out, Write, "stops processes");
@@ -294,7 +381,9 @@ pub(crate) fn classify(
             } else {
                 Write
             };
-            c.part(out, effect, "edits scheduled jobs");
+            let i = c.part(out, effect, "edits scheduled jobs");
+            // `crontab -r` removes every job at once.
+            out.parts[i].bulk = effect == Delete;
         }
         "iptables" | "ip6tables" | "nft" | "ufw" | "firewall-cmd" | "pfctl" => {
             let listing = has_flag(
@@ -303,7 +392,10 @@ pub(crate) fn classify(
                 &["--list", "--list-all", "list", "status"],
             ) || rest.first().is_some_and(|r| *r == "status" || *r == "list");
             let effect = if listing { Read } else { Permissions };
-            c.part(out, effect, "changes who can reach what over the network");
+            let i = c.part(out, effect, "changes who can reach what over the network");
+            // Flushing drops every rule of the chain or table.
+            out.parts[i].bulk = effect == Permissions
+                && has_flag(&rest, Some('F'), &["--flush", "flush", "reset", "--reset"]);
         }
         "vault" => {
             let verb = rest.first().copied().unwrap_or("");
@@ -330,6 +422,9 @@ pub(crate) fn classify(
             };
             c.part(out, effect, format!("`vault {verb}`"));
         }
+        _ if base.starts_with("kafka-")
+            && base.ends_with(".sh")
+            && tools::classify(w, base, &rest, &c.text, out) => {}
         _ if base.ends_with(".sh")
             || base.ends_with(".py")
             || base.ends_with(".rb")
@@ -343,11 +438,13 @@ pub(crate) fn classify(
             );
         }
         _ => {
-            c.part(
-                out,
-                Unknown,
-                format!("airlock does not know what `{base}` does"),
-            );
+            if !tools::classify(w, base, &rest, &c.text, out) {
+                c.part(
+                    out,
+                    Unknown,
+                    format!("airlock does not know what `{base}` does"),
+                );
+            }
         }
     }
 }
@@ -377,6 +474,39 @@ fn positionals_for_wrapper<'a, 'w>(words: &'w [&'a str], with_value: &[&str]) ->
 
 fn readers(c: &Cmd, base: &str, rest: &[&str], out: &mut Findings) {
     match base {
+        "journalctl"
+            if rest
+                .iter()
+                .any(|r| r.starts_with("--vacuum") || *r == "--rotate") =>
+        {
+            let i = c.part(out, Delete, "`journalctl --vacuum-*` deletes archived logs");
+            out.parts[i].bulk = true;
+        }
+        "unzip" if has_flag(rest, Some('o'), &[]) => {
+            c.part(
+                out,
+                Delete,
+                "`unzip -o` overwrites existing files without asking",
+            );
+        }
+        "tar"
+            if rest.first().is_some_and(|f| {
+                !f.starts_with("--") && f.trim_start_matches('-').contains('x')
+            }) || has_flag(rest, None, &["--extract", "--get"]) =>
+        {
+            let dir = opt_value(rest, &["-C", "--directory"]).unwrap_or(".");
+            if dir == "/" || surely_exists(&format!("{}/", dir.trim_end_matches('/'))) {
+                let i = c.part(
+                    out,
+                    Delete,
+                    format!("extracting into {dir} overwrites existing system files"),
+                );
+                out.parts[i].bulk = dir == "/";
+            } else {
+                c.part(out, Write, format!("extracts files into {dir}"));
+            }
+            out.target(file_target(dir));
+        }
         "tee" => {
             let files = positionals(rest, &[]);
             if files.is_empty() {
@@ -553,7 +683,7 @@ fn destroyers(c: &Cmd, base: &str, rest: &[&str], out: &mut Findings) {
             out.parts[i].bulk = recursive
                 || rest
                     .iter()
-                    .any(|p| *p == "/" || *p == "/*" || *p == "*" || *p == "~" || *p == ".");
+                    .any(|p| matches!(*p, "/" | "/*" | "*" | "~" | ".") || is_block_device(p));
             out.parts[i].operation = Some(base.to_owned());
             for p in positionals(rest, &[]) {
                 out.target(file_target(p));
@@ -611,7 +741,10 @@ fn movers(c: &Cmd, base: &str, rest: &[&str], out: &mut Findings) {
         _ => format!("`{base}` creates or copies files"),
     };
     let i = c.part(out, effect, why);
-    out.parts[i].bulk = effect == Delete && base == "rsync";
+    let whole_tree = paths
+        .iter()
+        .any(|p| matches!(*p, "~" | "~/" | "/" | "$HOME" | "/home" | "/*" | "*"));
+    out.parts[i].bulk = effect == Delete && (base == "rsync" || whole_tree);
     for p in paths {
         out.target(file_target(p));
     }
@@ -769,11 +902,7 @@ fn find(w: &Walker, c: &Cmd, rest: &[&str], out: &mut Findings) {
                     let before = out.parts.len();
                     classify(w, &literal_args(inner), None, false, out);
                     // Run once per match: a destructive command is unbounded.
-                    for p in &mut out.parts[before..] {
-                        if p.effect == Delete {
-                            p.bulk = true;
-                        }
-                    }
+                    crate::shell::repeated(out, before, "for every file `find` matches");
                 }
                 found = true;
                 i = end;
@@ -993,10 +1122,14 @@ fn sql_client(
         if t.host.is_none() {
             t.host = host.clone();
         }
-        if t.kind.starts_with("db:") && t.namespace.is_none() && t.kind != "db:database" {
+        if let Some(d) = &db
+            && t.kind.starts_with("db:")
+            && t.namespace.is_none()
+            && t.kind != "db:database"
+        {
             t.labels
                 .entry("database".into())
-                .or_insert_with(|| db.clone().unwrap_or_default());
+                .or_insert_with(|| d.clone());
         }
     }
     if let Some(d) = &db {
@@ -1028,7 +1161,7 @@ fn parse_db_url(s: &str) -> Option<(Option<String>, Option<String>)> {
     Some((host, db))
 }
 
-fn git(c: &Cmd, rest: &[&str], out: &mut Findings) {
+fn git(w: &Walker, c: &Cmd, rest: &[&str], out: &mut Findings) {
     // Global options before the subcommand.
     let i = skip_options(
         rest,
@@ -1070,11 +1203,9 @@ fn git(c: &Cmd, rest: &[&str], out: &mut Findings) {
                     false,
                 )
             } else if flag(Some('d'), &["--delete"]) {
-                (
-                    Write,
-                    "deletes a merged branch (its commits stay reachable)".into(),
-                    false,
-                )
+                // The commits stay reachable from where it was merged, but the branch
+                // (and any commit only it held, after a squash merge) is gone.
+                (Delete, "`git branch -d` deletes a branch".into(), false)
             } else if a.iter().any(|x| !x.starts_with('-'))
                 || flag(Some('m'), &["--move"])
                 || flag(Some('c'), &["--copy"])
@@ -1128,7 +1259,7 @@ fn git(c: &Cmd, rest: &[&str], out: &mut Findings) {
                 (
                     Delete,
                     "a forced push overwrites the remote history".into(),
-                    flag(None, &["--mirror", "--all"]),
+                    flag(None, &["--mirror", "--all"]) || a.iter().any(|x| x.contains('*')),
                 )
             } else {
                 (Write, "pushes commits".into(), false)
@@ -1177,6 +1308,11 @@ fn git(c: &Cmd, rest: &[&str], out: &mut Findings) {
                 (Write, "packs the repository".into(), false)
             }
         }
+        "rm" if flag(None, &["--cached"]) => (
+            Write,
+            "`git rm --cached` stops tracking files and leaves them on disk".into(),
+            false,
+        ),
         "rm" => (
             Delete,
             "removes files from the working tree and the index".into(),
@@ -1185,9 +1321,38 @@ fn git(c: &Cmd, rest: &[&str], out: &mut Findings) {
         "worktree" if a.first().is_some_and(|s| *s == "remove") => {
             (Delete, "removes a worktree".into(), false)
         }
-        "submodule" if a.first().is_some_and(|s| *s == "deinit") => {
-            (Delete, "removes a submodule's working tree".into(), false)
+        "submodule" if a.first().is_some_and(|s| *s == "foreach") => {
+            // `git submodule foreach [--recursive] CMD`: CMD runs in every submodule.
+            let cmd: Vec<&str> = a
+                .iter()
+                .skip(1)
+                .copied()
+                .filter(|x| *x != "--recursive" && *x != "--quiet")
+                .collect();
+            if cmd.is_empty() {
+                (Read, "lists the submodules".into(), false)
+            } else {
+                out.extend(w.script(&cmd.join(" ")));
+                return;
+            }
         }
+        "bisect" if a.first().is_some_and(|s| *s == "run") => match a.get(1..) {
+            Some(cmd) if !cmd.is_empty() => {
+                classify(w, &literal_args(cmd), None, false, out);
+                return;
+            }
+            _ => (Unknown, "`git bisect run` without a command".into(), false),
+        },
+        "switch" if flag(Some('f'), &["--discard-changes", "--force"]) => (
+            Delete,
+            "`git switch --discard-changes` throws away uncommitted changes".to_owned(),
+            false,
+        ),
+        "submodule" if a.first().is_some_and(|s| *s == "deinit") => (
+            Delete,
+            "removes a submodule's working tree".into(),
+            flag(None, &["--all"]),
+        ),
         "update-ref" if flag(Some('d'), &[]) => (Delete, "deletes a ref".into(), false),
         "add" | "commit" | "switch" | "merge" | "rebase" | "cherry-pick" | "revert" | "fetch"
         | "pull" | "clone" | "init" | "mv" | "apply" | "am" | "notes" | "config" | "worktree"
@@ -1217,6 +1382,42 @@ fn git(c: &Cmd, rest: &[&str], out: &mut Findings) {
     out.parts[i].operation = Some(format!("git:{sub}"));
 }
 
+/// A kubectl resource name as its singular kind: `ns` → `namespace`,
+/// `deployments.apps` → `deployment`.
+fn k8s_kind(resource: &str) -> String {
+    let r = resource.to_ascii_lowercase();
+    let r = r.split('.').next().unwrap_or(&r).to_owned();
+    let short = match r.as_str() {
+        "ns" => "namespace",
+        "po" => "pod",
+        "deploy" => "deployment",
+        "svc" => "service",
+        "cm" => "configmap",
+        "sa" => "serviceaccount",
+        "pv" => "persistentvolume",
+        "pvc" => "persistentvolumeclaim",
+        "sts" => "statefulset",
+        "ds" => "daemonset",
+        "rs" => "replicaset",
+        "ing" => "ingress",
+        "no" => "node",
+        "crd" | "crds" => "customresourcedefinition",
+        "hpa" => "horizontalpodautoscaler",
+        "cj" => "cronjob",
+        "netpol" => "networkpolicy",
+        "ingresses" => "ingress",
+        "networkpolicies" => "networkpolicy",
+        _ => "",
+    };
+    if !short.is_empty() {
+        return short.to_owned();
+    }
+    match r.strip_suffix('s') {
+        Some(singular) if r.len() > 3 && !r.ends_with("ss") => singular.to_owned(),
+        _ => r,
+    }
+}
+
 fn kubectl(w: &Walker, c: &Cmd, rest: &[&str], stdin: Option<&Stdin>, out: &mut Findings) {
     const WITH_VALUE: [&str; 16] = [
         "-n",
@@ -1243,7 +1444,7 @@ fn kubectl(w: &Walker, c: &Cmd, rest: &[&str], stdin: Option<&Stdin>, out: &mut 
     let all = has_flag(rest, Some('A'), &["--all", "--all-namespaces"]);
     let target = |kind: &str, name: &str, out: &mut Findings| {
         out.target(Target {
-            kind: format!("k8s:{}", kind.to_ascii_lowercase().trim_end_matches('s')),
+            kind: format!("k8s:{}", k8s_kind(kind)),
             name: name.into(),
             namespace: namespace.map(Into::into),
             profile: context.map(Into::into),
@@ -1308,8 +1509,15 @@ fn kubectl(w: &Walker, c: &Cmd, rest: &[&str], stdin: Option<&Stdin>, out: &mut 
                 );
             }
         },
-        "port-forward" | "proxy" | "cp" => {
-            c.part(out, Write, format!("`kubectl {verb}`"));
+        "port-forward" | "proxy" => {
+            c.part(
+                out,
+                Read,
+                format!("`kubectl {verb}` opens a local tunnel; nothing in the cluster changes"),
+            );
+        }
+        "cp" => {
+            c.part(out, Write, "`kubectl cp` copies files");
         }
         "delete" | "apply" | "create" | "replace" if file == Some("-") => {
             let v = match verb {
@@ -1325,6 +1533,61 @@ fn kubectl(w: &Walker, c: &Cmd, rest: &[&str], stdin: Option<&Stdin>, out: &mut 
                 None => {
                     c.part(out, Unknown, "manifests from a pipe airlock cannot see");
                 }
+            }
+        }
+        "delete" | "edit" | "patch" | "replace" | "set" | "label" | "annotate" | "apply"
+            if RBAC.contains(&res_kind) =>
+        {
+            let i = c.part(
+                out,
+                Permissions,
+                format!("`kubectl {verb}` on RBAC `{res_kind}` changes who can do what"),
+            );
+            out.parts[i].operation = Some(format!("kubectl:{verb}:{res_kind}"));
+            target(res_kind, res_name, out);
+        }
+        "certificate" => {
+            let effect = if matches!(pos.get(1).copied(), Some("approve" | "deny")) {
+                Permissions
+            } else {
+                Unknown
+            };
+            c.part(out, effect, "approving a CSR issues a cluster credential");
+        }
+        "apply" if has_flag(rest, None, &["--prune"]) => {
+            let i = c.part(
+                out,
+                Delete,
+                "`kubectl apply --prune` deletes every matching resource missing from the files",
+            );
+            out.parts[i].bulk = true;
+        }
+        "apply" | "create" | "replace"
+            if file.is_some_and(|f| f.starts_with("http://") || f.starts_with("https://")) =>
+        {
+            c.part(
+                out,
+                Unknown,
+                "applies manifests from a URL airlock has not read",
+            );
+        }
+        "run" if rest.contains(&"--") => {
+            let inner = rest
+                .iter()
+                .position(|a| *a == "--")
+                .and_then(|i| rest.get(i + 1..))
+                .unwrap_or(&[]);
+            let interactive =
+                has_flag(rest, Some('i'), &["--stdin", "--tty"]) || has_flag(rest, Some('t'), &[]);
+            if inner.is_empty() || (interactive && inner.len() == 1) {
+                c.part(
+                    out,
+                    Unknown,
+                    "`kubectl run -it` opens a shell airlock cannot follow",
+                );
+            } else {
+                c.part(out, Write, "`kubectl run` starts a pod");
+                classify(w, &literal_args(inner), stdin, false, out);
             }
         }
         "delete" => {
@@ -1485,9 +1748,22 @@ fn terraform(c: &Cmd, rest: &[&str], out: &mut Findings) {
             "plans a destroy (changes nothing yet)".to_owned(),
             false,
         ),
+        "plan"
+            if a.iter()
+                .any(|x| x.starts_with("-out") || x.starts_with("--out")) =>
+        {
+            (
+                Write,
+                "`terraform plan -out` writes a plan file".into(),
+                false,
+            )
+        }
         "plan" | "show" | "validate" | "output" | "graph" | "providers" | "version" | "console"
         | "-version" | "-help" | "test" | "metadata" => {
             (Read, format!("`terraform {verb}` changes nothing"), false)
+        }
+        "fmt" if has_flag(a, None, &["-check", "--check"]) => {
+            (Read, "`terraform fmt -check` only reports".into(), false)
         }
         "fmt" => (Write, "reformats files".into(), false),
         "init" | "get" | "login" | "logout" => (
@@ -1529,7 +1805,14 @@ fn terraform(c: &Cmd, rest: &[&str], out: &mut Findings) {
             Some("rm") => (
                 Delete,
                 "removes resources from the state (terraform forgets them)".into(),
-                false,
+                a.iter()
+                    .skip(1)
+                    .any(|x| x.starts_with("module.") || x.contains('*')),
+            ),
+            Some("push") if has_flag(a, None, &["-force", "--force"]) => (
+                Delete,
+                "`state push -force` overwrites the remote state, losing what it held".into(),
+                true,
             ),
             Some("mv" | "push" | "replace-provider") => (Write, "rewrites the state".into(), false),
             _ => (Unknown, "unknown state subcommand".into(), false),
@@ -1601,9 +1884,34 @@ fn containers(w: &Walker, c: &Cmd, rest: &[&str], out: &mut Findings) {
             format!("`docker {verb}` removes containers or images"),
             has_flag(a, None, &["--all"]),
         ),
-        "run" | "create" | "start" | "stop" | "restart" | "pause" | "unpause" | "build"
-        | "pull" | "push" | "tag" | "cp" | "commit" | "login" | "logout" | "load" | "save"
-        | "import" | "export" | "update" | "rename" | "attach" | "wait" => {
+        "run" => {
+            container_run(w, c, "docker run", a, RUN_OPTIONS, out);
+            return;
+        }
+        "compose" if matches!(sub, "exec" | "run") => {
+            let opts: &[&str] = if sub == "exec" {
+                COMPOSE_EXEC_OPTIONS
+            } else {
+                RUN_OPTIONS
+            };
+            let args = a.get(1..).unwrap_or(&[]);
+            let j = skip_options(args, opts);
+            match args.get(j + 1..) {
+                Some(inner) if !inner.is_empty() => {
+                    container_command(w, args, inner, out);
+                    return;
+                }
+                _ if sub == "run" => (
+                    Write,
+                    "`compose run` runs the service's default command".into(),
+                    false,
+                ),
+                _ => (Unknown, "`compose exec` without a command".into(), false),
+            }
+        }
+        "create" | "start" | "stop" | "restart" | "pause" | "unpause" | "build" | "pull"
+        | "push" | "tag" | "cp" | "commit" | "login" | "logout" | "load" | "save" | "import"
+        | "export" | "update" | "rename" | "attach" | "wait" => {
             (Write, format!("`docker {verb}`"), false)
         }
         "system" | "image" | "container" | "volume" | "network" | "builder" | "buildx"
@@ -1621,6 +1929,11 @@ fn containers(w: &Walker, c: &Cmd, rest: &[&str], out: &mut Findings) {
             "ls" | "list" | "inspect" => (Read, format!("lists {verb}s"), false),
             _ => (Write, format!("`docker {verb} {sub}`"), false),
         },
+        "system" if sub == "reset" => (
+            Delete,
+            "`system reset` deletes every container, image and volume".into(),
+            true,
+        ),
         "system" => (
             if sub == "df" || sub == "info" {
                 Read
@@ -1656,6 +1969,130 @@ fn containers(w: &Walker, c: &Cmd, rest: &[&str], out: &mut Findings) {
     let k = c.part(out, effect, why);
     out.parts[k].bulk = bulk;
     out.parts[k].operation = Some(format!("docker:{verb}"));
+}
+
+/// Options of `docker run` (and `compose run`) that take a value.
+const RUN_OPTIONS: &[&str] = &[
+    "-v",
+    "--volume",
+    "-e",
+    "--env",
+    "-p",
+    "--publish",
+    "--name",
+    "-w",
+    "--workdir",
+    "--network",
+    "--net",
+    "--entrypoint",
+    "-u",
+    "--user",
+    "--env-file",
+    "--mount",
+    "-l",
+    "--label",
+    "--platform",
+    "--cpus",
+    "-m",
+    "--memory",
+    "--restart",
+    "--add-host",
+    "--hostname",
+    "-h",
+    "--device",
+    "--cap-add",
+    "--cap-drop",
+    "--security-opt",
+    "--ulimit",
+    "--log-driver",
+    "--log-opt",
+    "--pull",
+    "--gpus",
+    "--expose",
+    "--link",
+    "--dns",
+    "--tmpfs",
+    "--shm-size",
+    "--ipc",
+    "--pid",
+    "--volumes-from",
+    "--cidfile",
+    "--health-cmd",
+    "--runtime",
+    "--stop-signal",
+    "--stop-timeout",
+    "--memory-swap",
+    "--cpuset-cpus",
+    "--group-add",
+];
+const COMPOSE_EXEC_OPTIONS: &[&str] =
+    &["-e", "--env", "-u", "--user", "-w", "--workdir", "--index"];
+
+/// `docker run [OPTIONS] IMAGE [COMMAND…]`: the command, when given, is what runs.
+fn container_run(
+    w: &Walker,
+    c: &Cmd,
+    what: &str,
+    args: &[&str],
+    options: &[&str],
+    out: &mut Findings,
+) {
+    let j = skip_options(args, options);
+    match args.get(j + 1..) {
+        Some(inner) if !inner.is_empty() => container_command(w, args, inner, out),
+        _ => {
+            let i = c.part(
+                out,
+                Write,
+                format!("`{what}` starts a container with the image's own command"),
+            );
+            out.parts[i].operation = Some("docker:run".into());
+        }
+    }
+}
+
+/// The command run inside a container. A bare shell is interactive (unknown); a
+/// write through a bind mount of an access-control path on the host changes who
+/// can do what on the host.
+fn container_command(w: &Walker, options: &[&str], inner: &[&str], out: &mut Findings) {
+    if inner.len() == 1
+        && matches!(
+            inner[0],
+            "bash" | "sh" | "zsh" | "ash" | "fish" | "psql" | "mysql" | "redis-cli" | "mongosh"
+        )
+    {
+        out.part(Part::new(
+            clip(&inner.join(" ")),
+            Unknown,
+            "an interactive session inside the container: what it will do is not known",
+        ));
+        return;
+    }
+    let mut found = Findings::default();
+    classify(w, &literal_args(inner), None, false, &mut found);
+    let writes = found.parts.iter().any(|p| p.effect >= Write);
+    out.extend(found);
+    let mut it = options.iter();
+    while let Some(o) = it.next() {
+        let mount = match *o {
+            "-v" | "--volume" => it.next().copied(),
+            _ => o
+                .strip_prefix("--volume=")
+                .or_else(|| o.strip_prefix("-v"))
+                .filter(|m| !m.is_empty()),
+        };
+        if let Some(host) = mount.and_then(|m| m.split(':').next())
+            && writes
+            && access_control_file(host)
+        {
+            out.part(Part::new(
+                format!("-v {}", mount.unwrap_or(host)),
+                Permissions,
+                format!("the container writes through a mount of {host}, which decides who can do what on the host"),
+            ));
+            out.target(file_target(host));
+        }
+    }
 }
 
 fn redis(c: &Cmd, rest: &[&str], stdin: Option<&Stdin>, out: &mut Findings) {
@@ -1697,6 +2134,19 @@ fn redis(c: &Cmd, rest: &[&str], stdin: Option<&Stdin>, out: &mut Findings) {
             .filter_map(|l| l.split_whitespace().next())
             .map(str::to_ascii_uppercase)
             .collect()
+    } else if has_flag(
+        rest,
+        None,
+        &[
+            "--scan",
+            "--bigkeys",
+            "--memkeys",
+            "--stat",
+            "--latency",
+            "--hotkeys",
+        ],
+    ) {
+        vec!["--SCAN".to_owned()]
     } else {
         c.part(out, Unknown, "an interactive redis-cli session");
         return;
@@ -1718,7 +2168,18 @@ fn redis(c: &Cmd, rest: &[&str], stdin: Option<&Stdin>, out: &mut Findings) {
             | "ZADD" | "INCR" | "DECR" | "INCRBY" | "APPEND" | "PUBLISH" | "XADD" | "PERSIST"
             | "RENAME" | "SAVE" | "BGSAVE" | "BGREWRITEAOF" | "LSET" | "HINCRBY" | "COPY"
             | "MOVE" | "RESTORE" => (Write, false),
-            "CONFIG" => (Write, false),
+            "CONFIG" => {
+                let sub = pos.get(1).map(|s| s.to_ascii_uppercase());
+                let key = pos.get(2).map(|s| s.to_ascii_lowercase());
+                match (sub.as_deref(), key.as_deref()) {
+                    (Some("GET"), _) => (Read, false),
+                    (
+                        Some("SET"),
+                        Some("requirepass" | "masterauth" | "aclfile" | "protected-mode" | "bind"),
+                    ) => (Permissions, false),
+                    _ => (Write, false),
+                }
+            }
             _ => (Unknown, false),
         };
         let i = c.part(out, effect, format!("redis `{cmd}`"));
@@ -1753,6 +2214,18 @@ fn mongo(c: &Cmd, rest: &[&str], stdin: Option<&Stdin>, out: &mut Findings) {
     } else if has(&["deleteMany({})", "deleteMany( {} )", "remove({})"]) {
         (Delete, "deletes every document of a collection", true)
     } else if has(&[
+        "updateMany({}",
+        "updateMany( {}",
+        "\"$out\"",
+        "$out:",
+        "'$out'",
+    ]) {
+        (
+            Delete,
+            "overwrites every document of a collection (`updateMany({})` or `$out`)",
+            true,
+        )
+    } else if has(&[
         "deleteMany(",
         "deleteOne(",
         ".remove(",
@@ -1782,7 +2255,7 @@ fn mongo(c: &Cmd, rest: &[&str], stdin: Option<&Stdin>, out: &mut Findings) {
         "$merge",
         "bulkWrite(",
     ]) {
-        (Write, "writes documents", has(&["updateMany({}"]))
+        (Write, "writes documents", false)
     } else if has(&[
         "find(",
         "findOne(",
@@ -1801,6 +2274,26 @@ fn mongo(c: &Cmd, rest: &[&str], stdin: Option<&Stdin>, out: &mut Findings) {
     let i = c.part(out, effect, why);
     out.parts[i].bulk = bulk;
 }
+
+/// URL paths whose resources say who can do what (GitHub, GitLab, Elasticsearch,
+/// generic admin APIs).
+const ACCESS_PATHS: &[&str] = &[
+    "/collaborators",
+    "/permissions",
+    "/protection",
+    "/acl",
+    "/roles",
+    "/members",
+    "/iam",
+    "/_security/",
+    "/invitations",
+    "/keys",
+    "/tokens",
+    "/access_tokens",
+    "/deploy_keys",
+    "/api-keys",
+    "/apikeys",
+];
 
 fn http(c: &Cmd, base: &str, rest: &[&str], out: &mut Findings) {
     let (method, url, writes_file) = match base {
@@ -1883,7 +2376,8 @@ fn http(c: &Cmd, base: &str, rest: &[&str], out: &mut Findings) {
             (
                 method,
                 url,
-                has_flag(rest, Some('o'), &["--output", "--remote-name", "-O"]),
+                has_flag(rest, Some('o'), &["--output", "--remote-name"])
+                    || has_flag(rest, Some('O'), &["--remote-name-all"]),
             )
         }
         "wget" => {
@@ -1897,7 +2391,9 @@ fn http(c: &Cmd, base: &str, rest: &[&str], out: &mut Findings) {
                     }
                 });
             let to_stdout = opt_value(rest, &["-O", "--output-document"]) == Some("-")
-                || has_flag(rest, Some('q'), &[]) && rest.contains(&"-O-");
+                || rest
+                    .iter()
+                    .any(|a| a.starts_with('-') && !a.starts_with("--") && a.ends_with("O-"));
             (
                 method,
                 positionals(
@@ -1956,30 +2452,75 @@ fn http(c: &Cmd, base: &str, rest: &[&str], out: &mut Findings) {
             )
         }
     };
-    let effect = match method.as_str() {
-        "GET" | "HEAD" | "OPTIONS" | "TRACE" => {
-            if writes_file {
-                Write
-            } else {
-                Read
-            }
-        }
-        "DELETE" => Delete,
-        "POST" | "PUT" | "PATCH" => Write,
-        _ => Unknown,
+    let output = if base == "curl" {
+        opt_value(rest, &["-o", "--output"])
+    } else if base == "wget" {
+        opt_value(rest, &["-O", "--output-document"]).filter(|o| *o != "-")
+    } else {
+        opt_value(rest, &["-o", "--output"])
     };
-    let i = c.part(
-        out,
-        effect,
-        format!(
-            "HTTP {method}{}",
-            if writes_file && effect == Write && method == "GET" {
-                " saved to a file"
-            } else {
-                ""
+    let body = opt_value(
+        rest,
+        &[
+            "-d",
+            "--data",
+            "--data-raw",
+            "--data-binary",
+            "--json",
+            "--post-data",
+            "--body-data",
+        ],
+    )
+    .unwrap_or("");
+    let (mut effect, mut why) = match method.as_str() {
+        "GET" | "HEAD" | "OPTIONS" | "TRACE" if writes_file => {
+            (Write, format!("HTTP {method} saved to a file"))
+        }
+        "GET" | "HEAD" | "OPTIONS" | "TRACE" => (Read, format!("HTTP {method}")),
+        "DELETE" => (Delete, "HTTP DELETE".to_owned()),
+        "POST" | "PUT" | "PATCH" => (Write, format!("HTTP {method}")),
+        _ => (Unknown, format!("HTTP {method}")),
+    };
+    let mut bulk = false;
+    if matches!(method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE") {
+        let path = url.unwrap_or("").to_ascii_lowercase();
+        let lower_body = body.to_ascii_lowercase();
+        if ACCESS_PATHS.iter().any(|p| path.contains(p)) {
+            (effect, why) = (
+                Permissions,
+                format!("HTTP {method} on an access-control resource"),
+            );
+        } else if path.contains("_delete_by_query") || path.ends_with("/delete") {
+            (effect, why) = (Delete, format!("HTTP {method} to a delete endpoint"));
+            bulk = lower_body.contains("match_all");
+        } else if lower_body.contains("mutation") {
+            let destroys = ["delete", "remove", "destroy", "drop", "purge"]
+                .iter()
+                .any(|v| lower_body.contains(v));
+            if destroys {
+                (effect, why) = (Delete, "a GraphQL mutation that deletes".into());
             }
-        ),
-    );
+        } else if method == "POST" && path.contains("graphql") && lower_body.contains("query") {
+            (effect, why) = (Read, "a GraphQL query (no mutation)".into());
+        }
+    }
+    if let Some(o) = output.filter(|o| *o != "-" && *o != "/dev/null") {
+        if access_control_file(o) {
+            (effect, why) = (
+                Permissions,
+                format!("the download replaces {o}, which decides who can do what"),
+            );
+        } else if surely_exists(o) && effect < Delete {
+            (effect, why) = (Delete, format!("the download replaces the existing {o}"));
+        }
+        out.target(file_target(o));
+    }
+    if effect == Delete {
+        let u = url.unwrap_or("");
+        bulk |= u.contains('*') || u.contains("/_all");
+    }
+    let i = c.part(out, effect, why);
+    out.parts[i].bulk = bulk;
     out.parts[i].operation = Some(format!("http:{method}"));
     if let Some(u) = url {
         let host = u
@@ -2055,6 +2596,46 @@ fn packages(c: &Cmd, base: &str, rest: &[&str], out: &mut Findings) {
     );
     let verb = pos.first().copied().unwrap_or("");
     let (effect, why) = match verb {
+        "run" | "run-script" | "rs" if matches!(base, "npm" | "yarn" | "pnpm" | "bun") => {
+            project_script(base, pos.get(1).copied().unwrap_or(""))
+        }
+        "run" if base == "go" => (
+            Unknown,
+            "`go run` runs a program airlock has not read".into(),
+        ),
+        "run" | "exec" | "x" | "dlx" => (
+            Unknown,
+            format!("`{base} {verb}` runs a program airlock has not read"),
+        ),
+        "owner" | "access" | "token" | "team" | "adduser" | "login"
+            if matches!(base, "npm" | "yarn" | "pnpm" | "gem") =>
+        {
+            let listing = pos
+                .get(1)
+                .is_some_and(|s| matches!(*s, "ls" | "list" | "get"));
+            if listing
+                || (base == "gem"
+                    && verb == "owner"
+                    && !has_flag(rest, None, &["--add", "--remove", "-a", "-r"]))
+            {
+                (Read, format!("`{base} {verb}` lists who has access"))
+            } else {
+                (
+                    Permissions,
+                    format!("`{base} {verb}` changes who can publish or access packages"),
+                )
+            }
+        }
+        "env" if base == "conda" || base == "mamba" => match pos.get(1).copied() {
+            Some("remove") => (
+                Delete,
+                format!("`{base} env remove` deletes an environment"),
+            ),
+            Some("list") | Some("export") | None => {
+                (Read, format!("`{base} env` lists environments"))
+            }
+            Some(_) => (Write, format!("`{base} env` changes an environment")),
+        },
         "install" | "add" | "i" | "update" | "upgrade" | "up" | "sync" | "ci" | "build" | "b"
         | "check" | "test" | "t" | "fmt" | "clippy" | "lock" | "get" | "tidy" | "download"
         | "fetch" | "publish" | "link" | "pack" | "dedupe" | "audit" | "require"
@@ -2090,20 +2671,77 @@ fn packages(c: &Cmd, base: &str, rest: &[&str], out: &mut Findings) {
         | "--version" | "-v" | "help" | "freeze" | "tree" | "env" | "config" | "search-all"
         | "query" | "-q" | "-l" | "metadata" | "doctor" | "deps" | "policy" | "whoami"
         | "explain" | "inspect" => (Read, format!("`{base} {verb}` only reads")),
-        "run" | "exec" | "x" | "dlx" | "start" | "dev" | "serve" | "watch" => {
+        "start" | "dev" | "serve" | "watch" => {
             (Write, format!("`{base} {verb}` runs a project script"))
         }
         "" => (Read, format!("`{base}` prints its help")),
-        _ if matches!(base, "npm" | "yarn" | "pnpm" | "bun") => {
-            (Write, format!("runs the project script `{verb}`"))
-        }
+        _ if matches!(base, "npm" | "yarn" | "pnpm" | "bun") => project_script(base, verb),
         other => (Unknown, format!("airlock does not know `{base} {other}`")),
     };
     let i = c.part(out, effect, why);
     out.parts[i].operation = Some(format!("{base}:{verb}"));
+    // Clearing a whole cache, every orphan package, a build directory or a
+    // published package.
+    out.parts[i].bulk = effect == Delete
+        && matches!(
+            verb,
+            "autoremove" | "cache" | "clean" | "unpublish" | "purge" | "prune" | "--purge"
+        );
 }
 
-fn interpreters(c: &Cmd, base: &str, rest: &[&str], out: &mut Findings) {
+/// A package.json script: the body is not visible, so only the names every project
+/// uses for building and checking count as writes; any other script is unknown.
+fn project_script(base: &str, name: &str) -> (Effect, String) {
+    let known = name.split(':').next().unwrap_or(name);
+    if matches!(
+        known,
+        "build"
+            | "test"
+            | "lint"
+            | "typecheck"
+            | "type-check"
+            | "format"
+            | "fmt"
+            | "check"
+            | "compile"
+            | "dev"
+            | "start"
+            | "serve"
+            | "watch"
+            | "prettier"
+            | "eslint"
+            | "tsc"
+            | "coverage"
+            | "storybook"
+            | "preview"
+    ) {
+        (
+            Write,
+            format!("`{base} {name}` builds, checks or tests the project"),
+        )
+    } else {
+        (
+            Unknown,
+            format!("`{base} {name}` runs a package.json script airlock has not read"),
+        )
+    }
+}
+
+fn interpreters(w: &Walker, c: &Cmd, base: &str, rest: &[&str], out: &mut Findings) {
+    // `php artisan …`, `dotnet ef …`: framework tools behind an interpreter.
+    if base == "php" && rest.first() == Some(&"artisan") {
+        if tools::classify(w, "artisan", &rest[1..], &c.text, out) {
+            return;
+        }
+    } else if base == "dotnet" && tools::classify(w, base, rest, &c.text, out) {
+        return;
+    }
+    if let Some(code) = opt_value(rest, &["-c", "-e", "--eval"]) {
+        let (effect, bulk, why) = inline_code(code);
+        let i = c.part(out, effect, format!("`{base}`: {why}"));
+        out.parts[i].bulk = bulk;
+        return;
+    }
     if base.starts_with("python") {
         if let Some(m) = opt_value(rest, &["-m"]) {
             let effect = match m {
@@ -2116,7 +2754,7 @@ fn interpreters(c: &Cmd, base: &str, rest: &[&str], out: &mut Findings) {
             return;
         }
         if let Some(i) = rest.iter().position(|a| a.ends_with("manage.py")) {
-            frameworks(c, "manage.py", &rest[i + 1..], out);
+            frameworks(w, c, "manage.py", &rest[i + 1..], out);
             return;
         }
         if rest.is_empty() || rest == ["--version"] || rest == ["-V"] {
@@ -2139,89 +2777,207 @@ fn interpreters(c: &Cmd, base: &str, rest: &[&str], out: &mut Findings) {
     );
 }
 
-fn frameworks(c: &Cmd, base: &str, rest: &[&str], out: &mut Findings) {
-    let pos = positionals(rest, &["--settings", "--database", "-e", "--environment"]);
+fn frameworks(w: &Walker, c: &Cmd, base: &str, rest: &[&str], out: &mut Findings) {
+    let pos = positionals(
+        rest,
+        &[
+            "--settings",
+            "--database",
+            "-e",
+            "--environment",
+            "-c",
+            "--command",
+        ],
+    );
+    if base == "bundle" {
+        // `bundle exec CMD …` runs CMD with the bundle's gems.
+        if pos.first() == Some(&"exec") {
+            let at = rest
+                .iter()
+                .position(|r| *r == "exec")
+                .map_or(rest.len(), |i| i + 1);
+            if at < rest.len() {
+                classify(w, &literal_args(&rest[at..]), None, false, out);
+                return;
+            }
+        }
+        packages(c, base, rest, out);
+        return;
+    }
     let task = pos.first().copied().unwrap_or("");
-    let task2 = pos.get(1).copied().unwrap_or("");
-    let joined = format!("{task} {task2}");
-    let destructive = [
-        "flush",
-        "reset_db",
-        "sqlflush-apply",
-        "db:drop",
-        "db:reset",
-        "db:purge",
-        "db:schema:load",
-        "db:setup",
-        "db:truncate_all",
-        "migrate reset",
-        "db push --force-reset",
-        "migrate:fresh",
-        "migrate:reset",
-        "migrate:refresh",
-        "db:wipe",
-        "downgrade base",
-        "clean",
-        "dropAll",
-        "drop-all",
-        "ecto.drop",
-        "ecto.reset",
-        "migrate:rollback",
-        "db:rollback",
-        "migrate:undo:all",
-        "db:seed:undo:all",
-    ];
-    let reads = [
-        "showmigrations",
-        "sqlmigrate",
-        "sqlflush",
-        "check",
-        "diffsettings",
-        "inspectdb",
-        "routes",
-        "db:version",
-        "db:migrate:status",
-        "migrate status",
-        "status",
-        "history",
-        "current",
-        "info",
-        "validate",
-        "migrate:status",
-        "about",
-        "route:list",
-        "--version",
-        "help",
-    ];
-    let (effect, why, bulk) = if destructive.iter().any(|d| {
-        joined.trim() == *d || task == *d || joined.starts_with(d) || rest.join(" ").contains(d)
-    }) {
-        (
-            Delete,
-            format!("`{base} {}` wipes or drops data", joined.trim()),
-            true,
-        )
-    } else if reads.iter().any(|r| task == *r || joined.trim() == *r) {
-        (Read, format!("`{base} {task}` only reads"), false)
-    } else if task == "dbshell"
-        || task == "shell"
-        || task == "console"
-        || task == "c"
-        || task == "tinker"
-        || task == "runscript"
-    {
-        (
-            Unknown,
-            format!("`{base} {task}` opens a shell airlock cannot follow"),
-            false,
-        )
-    } else if task.is_empty() {
-        (Read, format!("`{base}` prints its help"), false)
-    } else {
-        (Write, format!("`{base} {}`", joined.trim()), false)
+    let (effect, bulk, why) = match base {
+        "manage.py" | "django-admin" => django(task, &pos, rest),
+        "rails" | "rake" => rails(task, &pos),
+        "alembic" => match task {
+            "downgrade" => (
+                Delete,
+                pos.get(1) == Some(&"base"),
+                "down-migrations drop tables or columns",
+            ),
+            "upgrade" | "revision" | "stamp" | "merge" | "edit" => {
+                (Write, false, "changes the schema or its history")
+            }
+            "current" | "history" | "heads" | "branches" | "show" | "check" | "" => {
+                (Read, false, "only reads the migration state")
+            }
+            _ => (Unknown, false, "not an alembic command airlock knows"),
+        },
+        "flyway" => match task {
+            "clean" => (
+                Delete,
+                true,
+                "`flyway clean` drops every object in the schemas",
+            ),
+            "undo" => (Delete, false, "undoes migrations"),
+            "migrate" | "repair" | "baseline" => (Write, false, "changes the schema"),
+            "info" | "validate" | "check" | "" => (Read, false, "only reads the migration state"),
+            _ => (Unknown, false, "not a flyway command airlock knows"),
+        },
+        "liquibase" => match task {
+            "dropAll" | "drop-all" => (Delete, true, "drops every database object"),
+            t if t.starts_with("rollback") && !t.ends_with("SQL") && !t.ends_with("-sql") => (
+                Delete,
+                false,
+                "rolls changes back, dropping what they created",
+            ),
+            "update" | "update-count" | "update-to-tag" | "tag" | "changelog-sync" => {
+                (Write, false, "changes the schema")
+            }
+            "status" | "history" | "diff" | "validate" | "updateSQL" | "update-sql" | "" => {
+                (Read, false, "only reads or prints SQL")
+            }
+            _ => (Unknown, false, "not a liquibase command airlock knows"),
+        },
+        "mix" => match task {
+            "ecto.drop" | "ecto.reset" => (Delete, true, "drops the database"),
+            "ecto.rollback" => (Delete, false, "down-migrations drop tables or columns"),
+            "ecto.migrate" | "ecto.create" | "ecto.setup" | "test" | "compile" | "deps.get"
+            | "format" | "phx.server" | "phx.gen.html" | "phx.gen.json" | "phx.gen.context" => {
+                (Write, false, "builds, tests or migrates the project")
+            }
+            "help" | "deps.tree" | "ecto.migrations" | "" => (Read, false, "only reads"),
+            _ => (Unknown, false, "a project's own mix task"),
+        },
+        _ => (Unknown, false, "not a framework command airlock knows"),
     };
-    let i = c.part(out, effect, why);
+    let i = c.part(out, effect, format!("`{base} {task}`: {why}"));
     out.parts[i].bulk = bulk;
+    out.parts[i].operation = Some(format!("{base}:{task}"));
+}
+
+/// Inline code (`manage.py shell -c`, `rails runner '…'`): destroying calls are
+/// recognised; anything else is unknown, since airlock does not read Python or Ruby.
+fn inline_code(code: &str) -> (Effect, bool, &'static str) {
+    const DESTROY: [&str; 17] = [
+        ".delete(",
+        ".delete_all",
+        "destroy_all",
+        ".destroy",
+        "drop_table",
+        "truncate",
+        "rmtree",
+        "os.remove",
+        "rm_rf",
+        "unlink(",
+        "unlink ",
+        "drop_database",
+        "rmSync",
+        "rmdirSync",
+        "unlinkSync",
+        "os.rmdir",
+        "remove_dir_all",
+    ];
+    if DESTROY.iter().any(|d| code.contains(d)) {
+        let bulk = code.contains(".all()")
+            || code.contains("_all")
+            || code.contains("drop_")
+            || code.contains("rmtree")
+            || code.contains("recursive")
+            || code.contains("rm_rf")
+            || code.contains("glob");
+        (Delete, bulk, "the inline code destroys records or files")
+    } else {
+        (Unknown, false, "runs inline code airlock does not read")
+    }
+}
+
+fn django(task: &str, pos: &[&str], rest: &[&str]) -> (Effect, bool, &'static str) {
+    match task {
+        "flush" | "reset_db" => (Delete, true, "empties every table"),
+        "migrate" if pos.get(2) == Some(&"zero") => (
+            Delete,
+            true,
+            "unapplies every migration of the app, dropping its tables",
+        ),
+        "migrate" if pos.len() > 2 => (
+            Unknown,
+            false,
+            "migrating to a named migration may roll back",
+        ),
+        "migrate" | "makemigrations" | "loaddata" | "compilemessages" | "makemessages"
+        | "startapp" | "startproject" | "test" | "runserver" | "createcachetable"
+        | "squashmigrations" | "collectstatic" => {
+            if task == "collectstatic" && has_flag(rest, None, &["--clear"]) {
+                (
+                    Delete,
+                    false,
+                    "`--clear` deletes the existing static files first",
+                )
+            } else {
+                (Write, false, "changes the project or its database")
+            }
+        }
+        "clearsessions" => (Delete, false, "deletes expired sessions"),
+        "createsuperuser" | "changepassword" => (
+            Permissions,
+            false,
+            "creates an administrator or changes a password",
+        ),
+        "showmigrations" | "sqlmigrate" | "sqlflush" | "sqlsequencereset" | "check"
+        | "diffsettings" | "inspectdb" | "findstatic" | "help" | "version" | "--version" | "" => {
+            (Read, false, "only reads or prints")
+        }
+        "shell" => match opt_value(rest, &["-c", "--command"]) {
+            Some(code) => inline_code(code),
+            None => (Unknown, false, "opens an interactive shell"),
+        },
+        "dbshell" | "runscript" => (
+            Unknown,
+            false,
+            "opens a shell or runs a script airlock cannot follow",
+        ),
+        _ => (Unknown, false, "a project's own management command"),
+    }
+}
+
+fn rails(task: &str, pos: &[&str]) -> (Effect, bool, &'static str) {
+    match task {
+        "db:drop" | "db:reset" | "db:purge" | "db:schema:load" | "db:structure:load"
+        | "db:setup" | "db:truncate_all" | "db:seed:replant" | "db:drop:all" => {
+            (Delete, true, "drops or wipes the database")
+        }
+        "db:rollback" | "db:migrate:down" | "db:migrate:redo" => {
+            (Delete, false, "down-migrations drop tables or columns")
+        }
+        "assets:clobber" | "tmp:clear" | "log:clear" | "cache:clear" => {
+            (Delete, false, "deletes generated files")
+        }
+        "routes" | "db:migrate:status" | "db:version" | "about" | "stats" | "notes" | "-T"
+        | "--tasks" | "middleware" | "--version" | "-v" | "help" | "" => {
+            (Read, false, "only reads")
+        }
+        "db:migrate" | "db:migrate:up" | "db:seed" | "db:create" | "db:prepare"
+        | "assets:precompile" | "generate" | "g" | "test" | "spec" | "server" | "s"
+        | "credentials:edit" | "db:test:prepare" => {
+            (Write, false, "changes the project or its database")
+        }
+        "runner" | "r" => match pos.get(1) {
+            Some(code) if !code.ends_with(".rb") => inline_code(code),
+            _ => (Unknown, false, "runs a script airlock has not read"),
+        },
+        "console" | "c" | "dbconsole" | "db" => (Unknown, false, "opens an interactive console"),
+        _ => (Unknown, false, "a project's own task"),
+    }
 }
 
 fn services(c: &Cmd, rest: &[&str], out: &mut Findings) {

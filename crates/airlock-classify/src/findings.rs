@@ -18,6 +18,9 @@ pub struct Part {
     /// The operation, when one is known (`cloudformation:DeleteStack`, `DROP TABLE`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operation: Option<String>,
+    /// The command that does it (`aws`, `psql`, `rm`), when the part comes from one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
 }
 
 impl Part {
@@ -28,6 +31,7 @@ impl Part {
             why: why.into(),
             bulk: false,
             operation: None,
+            tool: None,
         }
     }
 

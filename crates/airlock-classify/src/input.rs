@@ -5,6 +5,7 @@
 //! - an MCP `tools/call`'s params, optionally with the tool's `tools/list` entry and
 //!   the server's name: `{"name":"delete_file","arguments":{…},"tool":{…},"server":"fs"}`
 //! - an already-normalised Action: `{"who":{…},"what":{…},…}`, passed through.
+//! - a Terraform / OpenTofu plan (`terraform show -json PLAN`).
 
 use airlock_model::Action;
 use serde::Deserialize;
@@ -48,6 +49,9 @@ pub enum RawCall {
     Hook(HookPayload),
     Mcp(McpCall),
     Action(Box<Action>),
+    /// A Terraform or OpenTofu plan (`terraform show -json PLAN`): what applying it
+    /// would do.
+    Plan(Box<Value>),
 }
 
 /// Why an input could not be read as any raw call.
@@ -77,6 +81,11 @@ impl RawCall {
                 .map(|a| RawCall::Action(Box::new(a)))
                 .map_err(|e| fail("Action", e));
         }
+        if obj.contains_key("resource_changes")
+            || (obj.contains_key("format_version") && obj.contains_key("terraform_version"))
+        {
+            return Ok(RawCall::Plan(Box::new(v)));
+        }
         if obj.contains_key("name")
             && (obj.contains_key("arguments")
                 || obj.contains_key("tool")
@@ -88,7 +97,7 @@ impl RawCall {
         }
         let keys: Vec<&str> = obj.keys().map(String::as_str).collect();
         Err(InputError(format!(
-            "unrecognised input with keys [{}]: expected a Claude Code hook payload (hook_event_name, tool_name, tool_input), an MCP tools/call (name, arguments) or an Action (who, what)",
+            "unrecognised input with keys [{}]: expected a Claude Code hook payload (hook_event_name, tool_name, tool_input), an MCP tools/call (name, arguments), an Action (who, what) or a Terraform plan (format_version, resource_changes)",
             keys.join(", ")
         )))
     }

@@ -10,18 +10,20 @@
 //! Pure: no I/O, no clock, no globals.
 
 pub mod aws;
-// The IAM catalogue as a table; the aws classifier that reads it is being written
-// (issue 4), until then only its own tests use it.
-#[allow(dead_code)]
 pub(crate) mod aws_iam_table;
+pub mod call;
 mod commands;
 pub mod findings;
 pub mod gcloud;
 pub mod input;
 pub mod k8s;
+pub mod mcp;
 pub mod plan;
 pub mod shell;
 pub mod sql;
+mod tools;
 
+pub use call::{Classification, Report, classify};
 pub use findings::{Findings, Part, combine};
 pub use input::{HookPayload, InputError, McpCall, RawCall};
+pub use mcp::{NoToolPolicy, ToolPolicy};

@@ -26,7 +26,7 @@ const MAX_BRACKETS: usize = 48;
 
 /// Classifies a shell command line, as `bash -c` would run it.
 pub fn classify(command: &str) -> Findings {
-    Walker { depth: 0 }.script(command)
+    Walker::new(0).script(command)
 }
 
 /// A word of a simple command, after looking inside it.
@@ -55,9 +55,59 @@ pub struct Stdin {
 
 pub(crate) struct Walker {
     pub depth: usize,
+    /// Functions defined so far in this script, and the ones whose body is being
+    /// walked (a call to one of those is recursion).
+    functions: std::cell::RefCell<Functions>,
+    /// What the previous stage of a pipeline prints, when it is a literal
+    /// (`echo "DROP TABLE t;" | psql`): the next command reads it as its stdin.
+    piped: std::cell::RefCell<Option<Stdin>>,
+    /// How many commands enclose the one being classified (`sudo env timeout 5 rm`):
+    /// wrappers unwrap by recursion, which this bounds.
+    pub(crate) wrapped: std::cell::Cell<usize>,
+}
+
+#[derive(Default)]
+struct Functions {
+    defined: Vec<String>,
+    defining: Vec<String>,
 }
 
 impl Walker {
+    pub fn new(depth: usize) -> Walker {
+        Walker {
+            depth,
+            functions: std::cell::RefCell::default(),
+            piped: std::cell::RefCell::default(),
+            wrapped: std::cell::Cell::new(0),
+        }
+    }
+
+    /// A call to a function this script defined: its body was classified where it
+    /// was defined. A function that calls itself is a fork bomb or unbounded
+    /// recursion, which nobody can bound: `unknown`.
+    fn function_call(&self, name: &str, text: &str, out: &mut Findings) -> bool {
+        let f = self.functions.borrow();
+        if f.defining.iter().any(|d| d == name) {
+            out.part(Part::new(
+                clip(text),
+                Effect::Unknown,
+                format!("the function `{name}` calls itself (a fork bomb or unbounded recursion)"),
+            ));
+            true
+        } else if f.defined.iter().any(|d| d == name) {
+            out.part(Part::new(
+                clip(text),
+                Effect::Read,
+                format!(
+                    "calls the function `{name}`, whose body is classified where it is defined"
+                ),
+            ));
+            true
+        } else {
+            false
+        }
+    }
+
     /// Classifies a whole script (one level deeper than the caller).
     pub fn script(&self, text: &str) -> Findings {
         if self.depth > MAX_DEPTH {
@@ -77,8 +127,16 @@ impl Walker {
                 f
             };
         }
-        if bracket_depth(text) > MAX_BRACKETS {
+        if bracket_depth(text) > MAX_BRACKETS || keyword_depth(text) > MAX_BRACKETS {
             return Findings::unknown(clip(text), "brackets nested too deeply to analyse");
+        }
+        if io_number_overflows(text) {
+            // brush-parser 0.4 panics on a file-descriptor number that does not fit
+            // an i32 (`2147483648>f`); no shell accepts one either.
+            return Findings::unknown(
+                clip(text),
+                "a redirection's file-descriptor number is too large",
+            );
         }
         let program = match parse(text) {
             Ok(p) => p,
@@ -86,9 +144,7 @@ impl Walker {
                 return Findings::unknown(clip(text), format!("the shell cannot parse this: {e}"));
             }
         };
-        let inner = Walker {
-            depth: self.depth + 1,
-        };
+        let inner = Walker::new(self.depth + 1);
         let mut out = Findings::default();
         for list in &program.complete_commands {
             inner.compound_list(list, &mut out);
@@ -112,9 +168,48 @@ impl Walker {
     }
 
     fn pipeline(&self, p: &ast::Pipeline, out: &mut Findings) {
+        let mut feed: Option<Stdin> = None;
         for cmd in &p.seq {
+            *self.piped.borrow_mut() = feed.take();
             self.command(cmd, out);
+            // Only a simple command takes what is piped to it.
+            self.piped.borrow_mut().take();
+            feed = self.printed(cmd);
         }
+    }
+
+    /// The output of `echo …` or `printf …`, when that is all the command is.
+    fn printed(&self, cmd: &ast::Command) -> Option<Stdin> {
+        let ast::Command::Simple(s) = cmd else {
+            return None;
+        };
+        let mut scratch = Findings::default();
+        let name = self.word(s.word_or_name.as_ref()?, &mut scratch);
+        let name = name.literal?;
+        if name != "echo" && name != "printf" {
+            return None;
+        }
+        let mut words = Vec::new();
+        for item in s.suffix.iter().flat_map(|p| p.0.iter()) {
+            match item {
+                ast::CommandPrefixOrSuffixItem::Word(w) => words.push(self.word(w, &mut scratch)),
+                _ => return None,
+            }
+        }
+        let expands = words.iter().any(|a| a.literal.is_none());
+        let texts: Vec<&str> = words
+            .iter()
+            .map(Arg::text)
+            .skip_while(|w| name == "echo" && matches!(*w, "-n" | "-e" | "-E" | "-ne" | "-en"))
+            .collect();
+        let text = if name == "printf" {
+            texts
+                .first()
+                .map_or(String::new(), |f| f.replace("\\n", "\n"))
+        } else {
+            texts.join(" ")
+        };
+        Some(Stdin { text, expands })
     }
 
     fn command(&self, cmd: &ast::Command, out: &mut Findings) {
@@ -131,7 +226,12 @@ impl Walker {
             ast::Command::Function(f) => {
                 // Defining a function runs nothing, but its body is what a later call
                 // runs; report it so a destructive body is never hidden behind a name.
+                let name = f.fname.value.clone();
+                self.functions.borrow_mut().defining.push(name.clone());
                 self.compound(&f.body.0, out);
+                let mut fns = self.functions.borrow_mut();
+                fns.defining.pop();
+                fns.defined.push(name);
             }
             ast::Command::ExtendedTest(..) => {
                 out.part(Part::new("[[ … ]]", Effect::Read, "a test expression"))
@@ -145,10 +245,23 @@ impl Walker {
             C::BraceGroup(b) => self.compound_list(&b.list, out),
             C::Subshell(s) => self.compound_list(&s.list, out),
             C::ForClause(f) => {
+                let mut computed = f.values.is_none();
                 for w in f.values.iter().flatten() {
-                    self.word(w, out);
+                    let a = self.word(w, out);
+                    computed |= a
+                        .literal
+                        .as_deref()
+                        .is_none_or(|l| l.contains(['*', '?', '[']));
                 }
+                let before = out.parts.len();
                 self.compound_list(&f.body.list, out);
+                if computed {
+                    repeated(
+                        out,
+                        before,
+                        "for every item of a list known only at run time",
+                    );
+                }
             }
             C::ArithmeticForClause(f) => self.compound_list(&f.body.list, out),
             C::CaseClause(c) => {
@@ -171,7 +284,13 @@ impl Walker {
             }
             C::WhileClause(w) | C::UntilClause(w) => {
                 self.compound_list(&w.0, out);
+                let before = out.parts.len();
                 self.compound_list(&w.1.list, out);
+                repeated(
+                    out,
+                    before,
+                    "in a loop that runs until a run-time condition ends it",
+                );
             }
             C::Arithmetic(_) => out.part(Part::new("(( … ))", Effect::Read, "arithmetic")),
             C::Coprocess(c) => self.command(&c.body, out),
@@ -228,6 +347,9 @@ impl Walker {
     }
 
     fn simple(&self, s: &ast::SimpleCommand, out: &mut Findings) {
+        // Taken before any word is looked at: a substitution inside this command
+        // must not receive it.
+        let piped = self.piped.borrow_mut().take();
         let mut args: Vec<Arg> = Vec::new();
         let mut redirects: Vec<&ast::IoRedirect> = Vec::new();
         let mut assignments = 0usize;
@@ -243,8 +365,9 @@ impl Walker {
         for it in suffix {
             self.item(it, true, &mut args, &mut redirects, &mut assignments, out);
         }
-        // Heredocs and here-strings feed the command's stdin.
-        let mut stdin: Option<Stdin> = None;
+        // Heredocs and here-strings feed the command's stdin, as does a literal
+        // pipeline stage before it.
+        let mut stdin: Option<Stdin> = piped;
         for r in &redirects {
             match r {
                 ast::IoRedirect::HereDocument(_, h) => {
@@ -277,7 +400,14 @@ impl Walker {
                     "sets shell variables only",
                 ));
             }
-        } else {
+        } else if !args
+            .first()
+            .and_then(|a| a.literal.as_deref())
+            .is_some_and(|name| {
+                let text: Vec<&str> = args.iter().map(|a| a.raw.as_str()).collect();
+                self.function_call(name, &text.join(" "), out)
+            })
+        {
             commands::classify(self, &args, stdin.as_ref(), file_stdin, out);
         }
         for r in redirects {
@@ -347,7 +477,17 @@ impl Walker {
                         self.truncating_write(path.as_deref(), &raw, ">", out)
                     }
                     K::Append => {
-                        if let Some(p) = path.as_deref().filter(|p| !is_sink(p)) {
+                        if let Some(p) = path.as_deref().filter(|p| access_control_file(p)) {
+                            out.part(
+                                Part::new(
+                                    format!(">> {p}"),
+                                    Effect::Permissions,
+                                    format!("appends to {p}, which decides who can do what"),
+                                )
+                                .operation("append"),
+                            );
+                            out.target(file_target(p));
+                        } else if let Some(p) = path.as_deref().filter(|p| !is_sink(p)) {
                             out.part(
                                 Part::new(
                                     format!(">> {p}"),
@@ -408,6 +548,17 @@ impl Walker {
                     ..Target::default()
                 });
             }
+            Some(p) if access_control_file(p) => {
+                out.part(
+                    Part::new(
+                        format!("{op} {p}"),
+                        Effect::Permissions,
+                        format!("`{op}` rewrites {p}, which decides who can do what"),
+                    )
+                    .operation("write"),
+                );
+                out.target(file_target(p));
+            }
             Some(p) if surely_exists(p) => {
                 out.part(
                     Part::new(
@@ -462,6 +613,41 @@ fn bracket_depth(text: &str) -> usize {
     max
 }
 
+/// How deeply `if`/`while`/`until`/`for`/`case`/`select` nest, counted on words
+/// (quotes ignored: an overestimate only makes the input `unknown`). The parser
+/// recurses once per level and would overflow the stack on thousands.
+fn keyword_depth(text: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    for word in text.split(|c: char| c.is_whitespace() || ";&|()<>{}`".contains(c)) {
+        match word {
+            "if" | "while" | "until" | "for" | "case" | "select" => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            "fi" | "done" | "esac" => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+/// A run of digits right before `<` or `>` too long for a file descriptor.
+fn io_number_overflows(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut run = 0usize;
+    for &b in bytes {
+        if b.is_ascii_digit() {
+            run += 1;
+        } else {
+            if run >= 10 && (b == b'<' || b == b'>') {
+                return true;
+            }
+            run = 0;
+        }
+    }
+    false
+}
+
 fn has_expansion(s: &str) -> bool {
     s.contains('$') || s.contains('`')
 }
@@ -475,6 +661,17 @@ pub(crate) fn clip(s: &str) -> String {
         end -= 1;
     }
     format!("{}…", &s[..end])
+}
+
+/// Destructive or access-changing parts from `before` on are repeated an unknown
+/// number of times: unbounded.
+pub(crate) fn repeated(out: &mut Findings, before: usize, how: &str) {
+    for p in out.parts.iter_mut().skip(before) {
+        if matches!(p.effect, Effect::Delete | Effect::Permissions) && !p.bulk {
+            p.bulk = true;
+            p.why = format!("{}, repeated {how}", p.why);
+        }
+    }
 }
 
 /// Paths whose writes go nowhere.
@@ -504,8 +701,9 @@ pub(crate) fn is_block_device(p: &str) -> bool {
 /// Paths that exist on any system worth protecting: system files and the user's
 /// dotfiles. Overwriting one destroys its content.
 pub(crate) fn surely_exists(p: &str) -> bool {
-    const SYSTEM: [&str; 9] = [
+    const SYSTEM: [&str; 10] = [
         "/etc/",
+        "/var/log/",
         "/boot/",
         "/usr/",
         "/bin/",
@@ -519,6 +717,39 @@ pub(crate) fn surely_exists(p: &str) -> bool {
         || p.starts_with("~/.")
         || p.starts_with("$HOME/.")
         || (p.starts_with("/home/") && p.split('/').nth(3).is_some_and(|f| f.starts_with('.')))
+}
+
+/// Files that decide who can do what: writing one is a change of permissions.
+pub(crate) fn access_control_file(p: &str) -> bool {
+    const FILES: [&str; 8] = [
+        "authorized_keys",
+        "authorized_keys2",
+        "sshd_config",
+        ".k5login",
+        ".rhosts",
+        "hosts.equiv",
+        "shosts.equiv",
+        ".netrc",
+    ];
+    const PREFIXES: [&str; 10] = [
+        "/etc/sudoers",
+        "/etc/passwd",
+        "/etc/shadow",
+        "/etc/group",
+        "/etc/gshadow",
+        "/etc/pam.d/",
+        "/etc/security/",
+        "/etc/polkit-1/",
+        "/etc/ssh/sshd_config",
+        "/etc/doas.conf",
+    ];
+    let name = p.rsplit('/').next().unwrap_or(p);
+    FILES.contains(&name)
+        || PREFIXES.iter().any(|d| p.starts_with(d))
+        || p.contains("/sudoers.d/")
+        || p.contains("/.aws/credentials")
+        || p.contains("/.kube/config")
+        || p.contains("/.docker/config.json")
 }
 
 pub(crate) fn file_target(p: &str) -> Target {

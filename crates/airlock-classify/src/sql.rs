@@ -295,9 +295,15 @@ fn analyse(
             continue;
         }
 
+        let lead = (word_at(&parser, 0), word_at(&parser, 1));
         let statement = match parser.parse_statement() {
             Ok(statement) => statement,
             Err(e) => {
+                let rest = slice(sql, start, sql.len());
+                if let Some((effect, op, why)) = last_statement_by_shape(&lead, &rest) {
+                    findings.part(Part::new(rest, effect, why).operation(op));
+                    break;
+                }
                 findings.part(Part::new(
                     slice(sql, start, sql.len()),
                     Effect::Unknown,
@@ -319,6 +325,11 @@ fn analyse(
         // (`SELECT 1 END; DROP TABLE t` parses as just `SELECT 1`); demand a `;`.
         let next = parser.peek_token();
         if !matches!(next.token, Token::SemiColon | Token::EOF) {
+            let rest = slice(sql, start, sql.len());
+            if let Some((effect, op, why)) = last_statement_by_shape(&lead, &rest) {
+                findings.part(Part::new(rest, effect, why).operation(op));
+                break;
+            }
             findings.part(Part::new(
                 slice(sql, start, sql.len()),
                 Effect::Unknown,
@@ -551,6 +562,12 @@ fn unparsed_statement(parser: &Parser) -> Option<(Effect, &'static str, &'static
                 "CHECKPOINT forces a write-ahead-log checkpoint",
                 false,
             ),
+            ("VACUUM", _) => (
+                Effect::Write,
+                "VACUUM",
+                "VACUUM rewrites tables to reclaim space; no row changes",
+                false,
+            ),
             ("DO", _) => (
                 Effect::Unknown,
                 "DO",
@@ -572,6 +589,60 @@ fn unparsed_statement(parser: &Parser) -> Option<(Effect, &'static str, &'static
             _ => return None,
         },
     )
+}
+
+/// A final statement sqlparser cannot parse whose meaning its shape makes plain:
+/// MySQL account statements (`CREATE USER 'u'@'h'`, `SET PASSWORD FOR …`) and
+/// SQLite's read-only `PRAGMA name(arg)`. Only a lone last statement qualifies (no
+/// `;` after it but a trailing one), so nothing unparsed can hide behind it.
+fn last_statement_by_shape(
+    lead: &(String, String),
+    text: &str,
+) -> Option<(Effect, &'static str, &'static str)> {
+    let body = text.trim().trim_end_matches(';');
+    if body.contains(';') {
+        return None;
+    }
+    match (lead.0.as_str(), lead.1.as_str()) {
+        ("CREATE" | "DROP" | "ALTER" | "RENAME", "USER") | ("SET", "PASSWORD") => Some((
+            Effect::Permissions,
+            "ACCOUNT",
+            "creates, changes or drops a database account",
+        )),
+        ("PRAGMA", name) => {
+            const READ_ONLY: [&str; 10] = [
+                "TABLE_INFO",
+                "TABLE_XINFO",
+                "INDEX_LIST",
+                "INDEX_INFO",
+                "INDEX_XINFO",
+                "FOREIGN_KEY_LIST",
+                "DATABASE_LIST",
+                "COMPILE_OPTIONS",
+                "INTEGRITY_CHECK",
+                "QUICK_CHECK",
+            ];
+            // `PRAGMA name(argument)` and nothing else.
+            let trimmed = body.trim_start();
+            if !trimmed.get(..6)?.eq_ignore_ascii_case("PRAGMA") {
+                return None;
+            }
+            let rest = trimmed.get(6..)?.trim_start();
+            let arg = rest.get(name.len()..)?.trim();
+            let plain = arg.is_empty()
+                || (arg.starts_with('(')
+                    && arg.ends_with(')')
+                    && arg[1..arg.len() - 1]
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || "_.\"' ".contains(c)));
+            (READ_ONLY.contains(&name) && plain).then_some((
+                Effect::Read,
+                "PRAGMA",
+                "a read-only PRAGMA that reports on the schema",
+            ))
+        }
+        _ => None,
+    }
 }
 
 /// What earlier statements of the same input set up for later ones.
@@ -1938,17 +2009,19 @@ impl Walker {
                 op,
                 format!("DROP DATABASE removes {list} with every table in it"),
             ),
-            O::Table | O::ForeignTable => {
-                let why = format!("DROP TABLE removes {list} and all its rows");
-                if cascade {
-                    self.bulk_fact(
-                        Effect::Delete,
-                        op,
-                        format!("{why}, and everything that depends on it"),
-                    );
+            // Every row goes with the table: unbounded, like a DELETE without WHERE.
+            O::Table | O::ForeignTable | O::Schema => {
+                let why = if object_type == O::Schema {
+                    format!("DROP SCHEMA removes {list} with every table in it")
                 } else {
-                    self.fact(Effect::Delete, op, why);
-                }
+                    format!("DROP TABLE removes {list} and all its rows")
+                };
+                let why = if cascade {
+                    format!("{why}, and everything that depends on it")
+                } else {
+                    why
+                };
+                self.bulk_fact(Effect::Delete, op, why);
             }
             _ => {
                 let why = format!("{op} removes {list}");
@@ -2063,11 +2136,9 @@ impl Walker {
                         "ALTER TABLE … DROP COLUMN removes column {} of {name} and its data",
                         columns.join(", ")
                     );
-                    if is_cascade(drop_behavior.as_ref()) {
-                        self.bulk_fact(Delete, "ALTER TABLE DROP COLUMN", why);
-                    } else {
-                        self.fact(Delete, "ALTER TABLE DROP COLUMN", why);
-                    }
+                    // The column's value in every row is gone.
+                    let _ = drop_behavior;
+                    self.bulk_fact(Delete, "ALTER TABLE DROP COLUMN", why);
                 }
                 A::DropConstraint { name: c, .. } => self.fact(
                     Delete,
@@ -2554,18 +2625,22 @@ impl Walker {
             self.expr(limit);
         }
         match &update.selection {
+            // Overwriting a column in every row loses its old values as surely as
+            // deleting them: the corpus and the issue count it as destructive.
             None => self.bulk_fact(
-                Effect::Write,
+                Effect::Delete,
                 "UPDATE",
-                format!("UPDATE without WHERE changes every row of {table}"),
+                format!("UPDATE without WHERE overwrites every row of {table}"),
             ),
             Some(w) => {
                 self.expr(w);
                 if always_true(w) {
                     self.bulk_fact(
-                        Effect::Write,
+                        Effect::Delete,
                         "UPDATE",
-                        format!("UPDATE whose WHERE is always true changes every row of {table}"),
+                        format!(
+                            "UPDATE whose WHERE is always true overwrites every row of {table}"
+                        ),
                     );
                 } else {
                     self.fact(
@@ -4002,6 +4077,25 @@ mod tests {
         classify(sql, Dialect::Postgres)
     }
 
+    #[test]
+    fn unparseable_last_statements_with_a_plain_shape() {
+        assert_eq!(
+            my("CREATE USER 'b'@'10.0.%' IDENTIFIED BY 'x';").effect(),
+            Permissions
+        );
+        assert_eq!(my("DROP USER 'legacy'@'%';").effect(), Permissions);
+        assert_eq!(
+            my("SET PASSWORD FOR 'root'@'localhost' = 'toor';").effect(),
+            Permissions
+        );
+        let lite = |q: &str| classify(q, Dialect::Sqlite).effect();
+        assert_eq!(lite("PRAGMA table_info(users);"), Read);
+        // Anything after the shape keeps it unknown: nothing may hide behind it.
+        assert_eq!(lite("PRAGMA table_info(users) DROP TABLE users"), Unknown);
+        assert_eq!(my("DROP USER 'a'@'%'; DROP TABLE t @").effect(), Unknown);
+        assert_eq!(pg("VACUUM ANALYZE orders; DROP TABLE t").effect(), Delete);
+    }
+
     fn my(sql: &str) -> Findings {
         classify(sql, Dialect::MySql)
     }
@@ -4093,7 +4187,7 @@ mod tests {
         (Dialect::Postgres, "EXPLAIN (ANALYZE) DELETE FROM t", Delete, true),
         (Dialect::Postgres, "EXPLAIN (ANALYSE) DELETE FROM t", Delete, true),
         (Dialect::Postgres, "EXPLAIN (FORMAT JSON, ANALYZE on) DELETE FROM t WHERE id = 1", Delete, false),
-        (Dialect::Postgres, "DROP TABLE t", Delete, false),
+        (Dialect::Postgres, "DROP TABLE t", Delete, true),
         (Dialect::Postgres, "DROP TABLE IF EXISTS t CASCADE", Delete, true),
         (Dialect::Postgres, "drop database prod", Delete, true),
         (Dialect::Postgres, "DROP SCHEMA app CASCADE", Delete, true),
@@ -4101,9 +4195,9 @@ mod tests {
         (Dialect::Postgres, "DROP INDEX i", Delete, false),
         (Dialect::Postgres, "DROP FUNCTION f(int)", Delete, false),
         (Dialect::Postgres, "TRUNCATE orders", Delete, true),
-        (Dialect::Postgres, "ALTER TABLE t DROP COLUMN c", Delete, false),
+        (Dialect::Postgres, "ALTER TABLE t DROP COLUMN c", Delete, true),
         (Dialect::Postgres, "ALTER TABLE t DROP CONSTRAINT t_fk", Delete, false),
-        (Dialect::Postgres, "ALTER TABLE t ADD COLUMN x int, DROP COLUMN y", Delete, false),
+        (Dialect::Postgres, "ALTER TABLE t ADD COLUMN x int, DROP COLUMN y", Delete, true),
         (Dialect::Postgres, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'x'", Delete, false),
         (Dialect::Postgres, "SELECT pg_drop_replication_slot('s')", Delete, false),
         (Dialect::Postgres, "SELECT lo_unlink(1234)", Delete, false),
@@ -4121,8 +4215,8 @@ mod tests {
         (Dialect::Postgres, "DELETE FROM t WHERE id = id", Delete, true),
         (Dialect::Postgres, "DELETE FROM t WHERE NOT false", Delete, true),
         (Dialect::Postgres, "DELETE FROM t WHERE 2 > 1 AND 'a' = 'a'", Delete, true),
-        (Dialect::Postgres, "UPDATE t SET a = 1", Write, true),
-        (Dialect::Postgres, "UPDATE t SET a = 1 WHERE 1 = 1", Write, true),
+        (Dialect::Postgres, "UPDATE t SET a = 1", Delete, true),
+        (Dialect::Postgres, "UPDATE t SET a = 1 WHERE 1 = 1", Delete, true),
         (Dialect::MySql, "DELETE FROM t WHERE 1", Delete, true),
         // permissions
         (Dialect::Postgres, "GRANT SELECT ON orders TO analyst", Permissions, false),

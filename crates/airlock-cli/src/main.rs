@@ -7,7 +7,8 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use airlock_model::Action;
+use airlock_classify::{RawCall, ToolPolicy};
+use airlock_model::{Action, Effect, Who};
 use airlock_policy::testing::TestFile;
 use airlock_policy::{DEFAULT_POLICY_YAML, Loaded, Policy, PolicyError, Severity};
 use anyhow::Context;
@@ -24,11 +25,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Decide Actions read as JSON (one object, or JSON lines) from a file or stdin.
+    /// Decide Actions or raw tool calls read as JSON (one object, or JSON lines).
     ///
-    /// Prints one Decision per line as JSON. Exits 0 whatever the decisions are, and 2
-    /// on malformed input or an invalid policy.
+    /// Raw calls (hook payloads, MCP tools/call params, Terraform plans) are
+    /// classified first, then decided. Prints one Decision per line as JSON. Exits 0
+    /// whatever the decisions are, and 2 on malformed input or an invalid policy.
     Decide {
+        /// Who makes the raw calls (an Action names its own agent).
+        #[arg(long, env = "AIRLOCK_AGENT")]
+        agent: Option<String>,
         /// Policy file; the built-in default policy when omitted.
         #[arg(long, short)]
         policy: Option<PathBuf>,
@@ -39,6 +44,22 @@ enum Command {
         #[arg(long)]
         at: Option<String>,
         /// Read Actions from this file instead of stdin.
+        input: Option<PathBuf>,
+    },
+    /// Classify raw tool calls: say what each does, part by part.
+    ///
+    /// Reads JSON (one object, or JSON lines) from a file or stdin: Claude Code hook
+    /// payloads, MCP tools/call params, Terraform plans (`terraform show -json`) or
+    /// Actions. Prints one line per input:
+    /// `{"effect","effects","bulk","tool","operation","targets","parts":[{"text","effect","why"}]}`.
+    /// A command that cannot be understood is `unknown` with the reason; malformed
+    /// JSON exits 2 saying where.
+    Classify {
+        /// Policy whose `mcp_servers` section maps and trusts MCP tools; the built-in
+        /// default policy when omitted.
+        #[arg(long, short)]
+        policy: Option<PathBuf>,
+        /// Read calls from this file instead of stdin.
         input: Option<PathBuf>,
     },
     /// Work with policy files.
@@ -89,11 +110,19 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Decide {
+            agent,
             policy,
             explain,
             at,
             input,
-        } => decide(policy.as_deref(), explain, at.as_deref(), input.as_deref()),
+        } => decide(
+            agent.as_deref(),
+            policy.as_deref(),
+            explain,
+            at.as_deref(),
+            input.as_deref(),
+        ),
+        Command::Classify { policy, input } => classify(policy.as_deref(), input.as_deref()),
         Command::Policy {
             command: PolicyCommand::Check { files, json },
         } => check(&files, json),
@@ -161,57 +190,127 @@ fn load_policy(path: Option<&Path>) -> anyhow::Result<Policy> {
     Ok(policy)
 }
 
-fn decide(
-    policy: Option<&Path>,
-    explain: bool,
-    at: Option<&str>,
-    input: Option<&Path>,
-) -> anyhow::Result<ExitCode> {
-    let policy = load_policy(policy)?;
-    let at = parse_at(at)?;
-    let (name, text) = match input {
-        Some(p) => (p.display().to_string(), read_file(p)?),
+/// The policy's knowledge of MCP servers, as the classifier asks for it.
+struct PolicyTools<'a>(&'a Policy);
+
+impl ToolPolicy for PolicyTools<'_> {
+    fn tool_effect(&self, server: &str, tool: &str) -> Option<(Effect, String)> {
+        self.0
+            .mcp_tool_effect(server, tool)
+            .map(|(e, pattern)| (e, pattern.to_owned()))
+    }
+
+    fn trusts_annotations(&self, server: &str) -> bool {
+        self.0.mcp_trusts(server)
+    }
+}
+
+fn read_input(input: Option<&Path>) -> anyhow::Result<(String, String)> {
+    match input {
+        Some(p) => Ok((p.display().to_string(), read_file(p)?)),
         None => {
             let mut s = String::new();
             io::stdin()
                 .lock()
                 .read_to_string(&mut s)
                 .context("cannot read stdin")?;
-            ("stdin".to_owned(), s)
+            Ok(("stdin".to_owned(), s))
         }
-    };
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
-    let mut stream = serde_json::Deserializer::from_str(&text).into_iter::<Action>();
+    }
+}
+
+/// Every JSON value of the input as a raw call, with the line it starts on. Stops
+/// at the first malformed one with `file:line:column` and what was expected.
+fn each_call(
+    name: &str,
+    text: &str,
+    mut f: impl FnMut(RawCall, usize) -> anyhow::Result<()>,
+) -> anyhow::Result<usize> {
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>();
     let mut count = 0usize;
     loop {
-        let action = match stream.next() {
+        let start = stream.byte_offset();
+        let value = match stream.next() {
             None => break,
-            Some(Ok(a)) => a,
-            Some(Err(e)) => {
-                out.flush()?;
-                // serde_json reports line/column relative to the whole input.
-                anyhow::bail!(
-                    "{name}:{}:{}: not a valid Action: {e}\n(expected one JSON object per Action, e.g. {{\"who\":{{\"agent\":\"a\"}},\"what\":{{\"tool\":\"aws\",\"operation\":\"s3:ListBucket\",\"effect\":\"read\"}}}}; see `airlock schema action`)",
-                    e.line(),
-                    e.column()
-                );
+            Some(Ok(v)) => v,
+            Some(Err(e)) => anyhow::bail!(
+                "{name}:{}:{}: malformed JSON: {e}\n(expected one JSON object per call: a Claude Code hook payload, an MCP tools/call, a Terraform plan or an Action; see `airlock schema action`)",
+                e.line(),
+                e.column()
+            ),
+        };
+        // The value starts after any whitespace before it.
+        let skipped = text
+            .get(start..)
+            .map_or(0, |t| t.len() - t.trim_start().len());
+        let line = 1 + text
+            .get(..start + skipped)
+            .map_or(0, |t| t.matches('\n').count());
+        let call = RawCall::from_value(value).map_err(|e| anyhow::anyhow!("{name}:{line}: {e}"))?;
+        count += 1;
+        f(call, line)?;
+    }
+    if count == 0 {
+        anyhow::bail!("{name}: no input found; expected JSON (one object, or one per line)");
+    }
+    Ok(count)
+}
+
+fn classify(policy: Option<&Path>, input: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let policy = load_policy(policy)?;
+    let tools = PolicyTools(&policy);
+    let (name, text) = read_input(input)?;
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let result = each_call(&name, &text, |call, _| {
+        let c = airlock_classify::classify(&call, &tools);
+        serde_json::to_writer(&mut out, &c.report())?;
+        writeln!(out)?;
+        Ok(())
+    });
+    out.flush()?;
+    result.map(|_| ExitCode::SUCCESS)
+}
+
+fn decide(
+    agent: Option<&str>,
+    policy: Option<&Path>,
+    explain: bool,
+    at: Option<&str>,
+    input: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let policy = load_policy(policy)?;
+    let tools = PolicyTools(&policy);
+    let at = parse_at(at)?;
+    let (name, text) = read_input(input)?;
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let result = each_call(&name, &text, |call, line| {
+        let action = match call {
+            RawCall::Action(a) => *a,
+            raw => {
+                let Some(agent) = agent else {
+                    anyhow::bail!(
+                        "{name}:{line}: a raw call does not say who makes it; name the agent with --agent NAME (or AIRLOCK_AGENT)"
+                    );
+                };
+                let who = Who {
+                    agent: agent.to_owned(),
+                    ..Who::default()
+                };
+                airlock_classify::classify(&raw, &tools).into_action(who)
             }
         };
-        count += 1;
         if explain {
             writeln!(out, "{}", policy.trace(&action, at))?;
         } else {
-            let d = policy.decide(&action, at);
-            serde_json::to_writer(&mut out, &d)?;
+            serde_json::to_writer(&mut out, &policy.decide(&action, at))?;
             writeln!(out)?;
         }
-    }
+        Ok(())
+    });
     out.flush()?;
-    if count == 0 {
-        anyhow::bail!("{name}: no Action found; expected JSON (one object, or one per line)");
-    }
-    Ok(ExitCode::SUCCESS)
+    result.map(|_| ExitCode::SUCCESS)
 }
 
 fn check(files: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
@@ -284,7 +383,12 @@ fn test(
             }
             (None, None) => Policy::builtin_default()?,
         };
-        for r in tf.run(&policy, now()) {
+        let tools = PolicyTools(&policy);
+        let classify = |call: &serde_json::Value, who: &Who| -> Result<Action, String> {
+            let raw = RawCall::from_value(call.clone()).map_err(|e| e.to_string())?;
+            Ok(airlock_classify::classify(&raw, &tools).into_action(who.clone()))
+        };
+        for r in tf.run_with(&policy, now(), &classify) {
             match &r.failure {
                 None => {
                     passed += 1;

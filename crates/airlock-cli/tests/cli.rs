@@ -87,7 +87,7 @@ fn malformed_json_exits_2_and_says_where() {
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(err.contains("stdin:2:36"), "{err}");
-    assert!(err.contains("not a valid Action"), "{err}");
+    assert!(err.contains("malformed JSON"), "{err}");
 }
 
 #[test]
@@ -128,7 +128,7 @@ fn a_wrong_type_or_effect_is_rejected() {
 fn empty_input_is_an_error_not_a_silent_success() {
     let out = airlock(&["decide"], "  \n");
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("no Action found"));
+    assert!(text(&out.stderr).contains("no input found"));
 }
 
 #[test]
@@ -273,4 +273,157 @@ fn help_is_available_everywhere() {
         assert!(out.status.success(), "{args:?}");
         assert!(text(&out.stdout).contains("Usage"), "{args:?}");
     }
+}
+
+fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+const HOOK_DELETE_ORDERS: &str = r#"{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"psql -h prod-db -c \"DELETE FROM orders\" && echo done","description":"clean up"}}"#;
+
+#[test]
+fn classify_reports_effect_targets_and_every_part() {
+    let out = airlock(&["classify"], HOOK_DELETE_ORDERS);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r = &json_lines(&out)[0];
+    assert_eq!(r["effect"], "delete");
+    assert_eq!(r["effects"], serde_json::json!(["read", "delete"]));
+    assert_eq!(r["bulk"], true, "DELETE without WHERE is unbounded");
+    assert_eq!(r["tool"], "psql");
+    let parts = r["parts"].as_array().unwrap();
+    assert_eq!(parts.len(), 2, "{parts:?}");
+    assert_eq!(parts[0]["text"], "DELETE FROM orders");
+    assert!(parts[0]["why"].as_str().unwrap().contains("every row"));
+    assert_eq!(parts[1]["effect"], "read");
+    assert!(
+        r["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["host"] == "prod-db" && t["name"] == "orders"),
+        "{r}"
+    );
+}
+
+#[test]
+fn classify_reads_json_lines_of_mixed_inputs() {
+    let input = format!(
+        "{HOOK_DELETE_ORDERS}\n{}\n{}\n{READ_METRICS}\n",
+        r#"{"name":"list_directory","arguments":{"path":"/srv"},"server":"filesystem"}"#,
+        r#"{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"if then fi ((("}}"#,
+    );
+    let out = airlock(&["classify"], &input);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let effects: Vec<_> = json_lines(&out)
+        .iter()
+        .map(|r| r["effect"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(effects, ["delete", "read", "unknown", "read"]);
+    let unparseable = &json_lines(&out)[2];
+    assert!(
+        unparseable["parts"][0]["why"]
+            .as_str()
+            .unwrap()
+            .contains("cannot parse"),
+        "an unparseable command is unknown with the reason: {unparseable}"
+    );
+}
+
+#[test]
+fn classify_rejects_malformed_json_saying_where() {
+    let input = format!("{HOOK_DELETE_ORDERS}\n{{\"tool_name\": oops}}\n");
+    let out = airlock(&["classify"], &input);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("stdin:2:15"), "{err}");
+    let out = airlock(&["classify"], r#"{"colour":"blue"}"#);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("unrecognised input"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn decide_classifies_raw_calls_then_decides() {
+    let call = r#"{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"kubectl delete ns production"}}"#;
+    let out = airlock(&["decide", "--agent", "kiro"], call);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let d = &json_lines(&out)[0];
+    assert_eq!(d["effect"], "delete");
+    assert_ne!(d["decision"], "allow", "{d}");
+    let read = r#"{"hook_event_name":"PreToolUse","tool_name":"Read","tool_input":{"file_path":"/home/dev/app/README.md"},"cwd":"/home/dev/app"}"#;
+    let out = airlock(&["decide", "--agent", "kiro"], read);
+    assert_eq!(json_lines(&out)[0]["effect"], "read");
+}
+
+#[test]
+fn decide_refuses_a_raw_call_without_an_agent() {
+    let out = airlock(&["decide"], HOOK_DELETE_ORDERS);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--agent"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn the_policy_maps_and_trusts_mcp_servers() {
+    let default = text(&airlock(&["policy", "default"], "").stdout);
+    let policy = scratch(
+        "mcp-policy.yaml",
+        &(default
+            + r#"
+mcp_servers:
+  internal-tools:
+    trusted: true
+    tools:
+      frobnicate: write
+      "sync_*": read
+"#),
+    );
+    let p = policy.to_str().unwrap();
+    let calls = [
+        r#"{"name":"frobnicate","arguments":{},"server":"internal-tools"}"#,
+        r#"{"name":"sync_all","arguments":{},"server":"internal-tools"}"#,
+        r#"{"name":"mystery","arguments":{},"server":"internal-tools","tool":{"name":"mystery","annotations":{"readOnlyHint":true}}}"#,
+        r#"{"name":"mystery","arguments":{},"server":"elsewhere","tool":{"name":"mystery","annotations":{"readOnlyHint":true}}}"#,
+    ]
+    .join("\n");
+    let out = airlock(&["classify", "--policy", p], &calls);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let effects: Vec<_> = json_lines(&out)
+        .iter()
+        .map(|r| r["effect"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        effects,
+        ["write", "read", "read", "unknown"],
+        "mapping wins; annotations count only for the trusted server"
+    );
+}
+
+#[test]
+fn classify_reads_a_terraform_plan() {
+    let plan = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../airlock-classify/tests/fixtures/terraform-plans")
+            .read_dir()
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|x| x == "json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let out = airlock(&["classify"], &plan);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r = &json_lines(&out)[0];
+    assert_eq!(r["tool"], "terraform");
+    assert!(!r["parts"].as_array().unwrap().is_empty());
 }

@@ -298,6 +298,15 @@ pub(crate) struct Compiled {
     pub rules: Vec<Rule>,
     pub exceptions: Vec<Exception>,
     pub index: RuleIndex,
+    /// MCP servers by name: trusted annotations, and tool patterns in file order
+    /// (exact names first).
+    pub mcp_servers: BTreeMap<String, McpServer>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct McpServer {
+    pub trusted: bool,
+    pub tools: Vec<(Glob, Effect)>,
 }
 
 struct Ctx<'a> {
@@ -1084,6 +1093,30 @@ pub(crate) fn compile(doc: &PolicyDoc) -> Result<Compiled, Vec<Diagnostic>> {
         });
     }
 
+    let mut mcp_servers = BTreeMap::new();
+    for (name, def) in &doc.mcp_servers {
+        let mut tools: Vec<(Glob, Effect)> = Vec::new();
+        for (pattern, effect) in &def.tools {
+            if pattern.trim().is_empty() {
+                cx.err(
+                    effect.referenced,
+                    &format!("mcp_servers.{name}.tools"),
+                    "an empty tool name matches nothing; name the tool or use a glob such as `get_*`",
+                );
+            }
+            tools.push((Glob::new(pattern, Case::Sensitive), effect.value));
+        }
+        // Exact names are more specific than globs: they are consulted first.
+        tools.sort_by_key(|(g, _)| g.literal().is_none());
+        mcp_servers.insert(
+            name.clone(),
+            McpServer {
+                trusted: def.trusted,
+                tools,
+            },
+        );
+    }
+
     if !cx.errors.is_empty() {
         return Err(cx.errors);
     }
@@ -1109,6 +1142,7 @@ pub(crate) fn compile(doc: &PolicyDoc) -> Result<Compiled, Vec<Diagnostic>> {
         rules,
         exceptions,
         index,
+        mcp_servers,
     })
 }
 

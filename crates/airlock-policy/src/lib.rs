@@ -27,7 +27,7 @@ mod lint;
 mod source;
 pub mod testing;
 
-use airlock_model::{Action, Decision, PolicyRef};
+use airlock_model::{Action, Decision, Effect, PolicyRef};
 use sha2::{Digest, Sha256};
 
 pub use diag::{Diagnostic, PolicyError, Severity};
@@ -54,6 +54,27 @@ pub struct Loaded {
 }
 
 impl Policy {
+    /// The effect the policy assigns to `tool` of MCP server `server`, with the
+    /// pattern that matched. Exact tool names win over globs; among globs, the first
+    /// in the file.
+    pub fn mcp_tool_effect(&self, server: &str, tool: &str) -> Option<(Effect, &str)> {
+        self.compiled
+            .mcp_servers
+            .get(server)?
+            .tools
+            .iter()
+            .find(|(g, _)| g.is_match(tool))
+            .map(|(g, e)| (*e, g.as_str()))
+    }
+
+    /// Whether the policy trusts the annotations of MCP server `server`.
+    pub fn mcp_trusts(&self, server: &str) -> bool {
+        self.compiled
+            .mcp_servers
+            .get(server)
+            .is_some_and(|s| s.trusted)
+    }
+
     /// Parses, validates and compiles a policy. `file` names it in messages; `now`
     /// is used only to warn about exceptions that have already expired.
     pub fn load(file: &str, source: &str, now: jiff::Timestamp) -> Result<Loaded, PolicyError> {

@@ -40,6 +40,25 @@ pub struct PolicyDoc {
     pub rules: Vec<RuleDef>,
     #[serde(default)]
     pub exceptions: Vec<ExceptionDef>,
+    /// What the classifier may believe about MCP servers, by server name.
+    #[serde(default)]
+    pub mcp_servers: BTreeMap<String, McpServerDef>,
+}
+
+/// One MCP server: whether its own tool annotations are trusted, and the effect of
+/// its tools where the operators know better than any classifier.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpServerDef {
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Use the server's `readOnlyHint`/`destructiveHint` annotations to settle tools
+    /// whose names say nothing.
+    #[serde(default)]
+    pub trusted: bool,
+    /// Tool name or glob (`get_*`) → effect. Always wins over classification.
+    #[serde(default)]
+    pub tools: BTreeMap<String, S<Effect>>,
 }
 
 /// Policy-wide settings.

@@ -9,9 +9,17 @@
 //!     action: { who: {agent: kiro}, what: {tool: aws, operation: cloudformation:DeleteStack, effect: delete}, ... }
 //!     expect: deny
 //!     rule: no-environment-teardown
+//!   - name: the same, as the raw call the agent sent
+//!     who: { agent: kiro }
+//!     call: { hook_event_name: PreToolUse, tool_name: Bash, tool_input: { command: "aws cloudformation delete-stack --stack-name cost-explorer-prod" } }
+//!     expect: deny
 //! ```
+//!
+//! A case gives either an `action` or a raw `call` (a hook payload or an MCP
+//! `tools/call`) with `who` is acting. This crate does not classify: the runner is
+//! handed a function that turns a call into an Action ([`TestFile::run_with`]).
 
-use airlock_model::{Action, Decision, Tier};
+use airlock_model::{Action, Decision, Tier, Who};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
@@ -35,7 +43,14 @@ pub struct Case {
     pub name: String,
     #[serde(default)]
     pub at: Option<Spanned<String>>,
-    pub action: Action,
+    #[serde(default)]
+    pub action: Option<Action>,
+    /// A raw call, classified into an Action before deciding.
+    #[serde(default)]
+    pub call: Option<serde_json::Value>,
+    /// Who makes the raw call.
+    #[serde(default)]
+    pub who: Option<Who>,
     pub expect: Tier,
     /// A rule id (or `airlock:…` check, or `exception:ID`) that must be among the
     /// deciding rules.
@@ -98,9 +113,26 @@ impl TestFile {
             }
         };
         check(&tf.at, "at");
+        let mut shape = Vec::new();
         for (i, c) in tf.cases.iter().enumerate() {
             check(&c.value.at, &format!("cases[{i}].at"));
+            let case = &c.value;
+            let problem = match (&case.action, &case.call, &case.who) {
+                (Some(_), None, None) | (None, Some(_), Some(_)) => None,
+                (Some(_), Some(_), _) => Some("give either `action` or `call`, not both"),
+                (None, None, _) => Some("a case needs an `action` or a raw `call`"),
+                (None, Some(_), None) => Some(
+                    "a raw `call` needs `who` (e.g. `who: {agent: kiro}`): a call does not say who makes it",
+                ),
+                (Some(_), None, Some(_)) => {
+                    Some("`who` goes with `call`; an `action` carries its own `who`")
+                }
+            };
+            if let Some(p) = problem {
+                shape.push(Diagnostic::error(c.referenced, format!("cases[{i}]"), p));
+            }
         }
+        errors.extend(shape);
         if errors.is_empty() {
             Ok(tf)
         } else {
@@ -112,7 +144,20 @@ impl TestFile {
     }
 
     /// Runs every case against `policy`. `now` is used for cases without `at`.
+    /// Cases with a raw `call` fail: use [`TestFile::run_with`] to classify them.
     pub fn run(&self, policy: &Policy, now: jiff::Timestamp) -> Vec<CaseResult> {
+        self.run_with(policy, now, &|_, _| {
+            Err("this case is a raw call and this runner cannot classify; run it with `airlock test`".into())
+        })
+    }
+
+    /// Runs every case, turning raw calls into Actions with `classify`.
+    pub fn run_with(
+        &self,
+        policy: &Policy,
+        now: jiff::Timestamp,
+        classify: &dyn Fn(&serde_json::Value, &Who) -> Result<Action, String>,
+    ) -> Vec<CaseResult> {
         let time = |at: &Option<Spanned<String>>| {
             at.as_ref()
                 .and_then(|t| t.value.parse::<jiff::Timestamp>().ok())
@@ -123,9 +168,38 @@ impl TestFile {
             .map(|c| {
                 let case = &c.value;
                 let at = time(&case.at).unwrap_or(file_now);
-                let d = policy.decide(&case.action, at);
-                let mut failure = None;
-                if d.decision != case.expect {
+                let action = match (&case.action, &case.call, &case.who) {
+                    (Some(a), _, _) => Ok(a.clone()),
+                    (None, Some(call), Some(who)) => classify(call, who),
+                    _ => Err("the case has neither an action nor a call with who".to_owned()),
+                };
+                let (d, mut failure) = match action {
+                    Ok(a) => (policy.decide(&a, at), None),
+                    Err(why) => {
+                        // Fail closed: an unreadable call is decided as nothing at all
+                        // and reported, never skipped.
+                        let empty = Action {
+                            id: None,
+                            who: case.who.clone().unwrap_or_default(),
+                            what: airlock_model::What {
+                                tool: String::new(),
+                                operation: String::new(),
+                                effect: airlock_model::Effect::Unknown,
+                                bulk: false,
+                            },
+                            targets: Vec::new(),
+                            magnitude: Default::default(),
+                            why: Default::default(),
+                        };
+                        (
+                            policy.decide(&empty, at),
+                            Some(format!("cannot classify the call: {why}")),
+                        )
+                    }
+                };
+                if failure.is_some() {
+                    // Already failed: the call could not be classified.
+                } else if d.decision != case.expect {
                     failure = Some(format!(
                         "expected {}, got {}: {}",
                         case.expect, d.decision, d.reason
