@@ -428,6 +428,44 @@ mod tests {
     }
 
     #[test]
+    fn targets_carry_what_placement_needs() {
+        let targets = |cmd: &str| hook("Bash", json!({ "command": cmd })).findings.targets;
+        let t = targets(
+            r#"psql "postgresql://app@prod-db.internal:5432/billing" -c "DELETE FROM invoices WHERE id = 3""#,
+        );
+        assert!(
+            t.iter()
+                .any(|t| t.host.as_deref() == Some("prod-db.internal") && t.name == "invoices"),
+            "{t:?}"
+        );
+        let t = targets("kubectl --context prod-eu -n production delete deploy api");
+        assert!(
+            t.iter()
+                .any(|t| t.namespace.as_deref() == Some("production")
+                    && t.profile.as_deref() == Some("prod-eu")),
+            "{t:?}"
+        );
+        let t = targets("aws --profile prod s3 rm s3://billing-exports/2025/ --recursive");
+        assert!(
+            t.iter()
+                .any(|t| t.profile.as_deref() == Some("prod")
+                    && t.name.starts_with("billing-exports")),
+            "{t:?}"
+        );
+        let t = targets(r#"mongosh "mongodb://prod-mongo-1/app" --eval "db.users.drop()""#);
+        assert!(
+            t.iter()
+                .any(|t| t.host.as_deref() == Some("prod-mongo-1") && t.name == "app"),
+            "{t:?}"
+        );
+        let t = targets("git push --force origin main");
+        assert!(
+            t.iter().any(|t| t.kind == "git:ref" && t.name == "main"),
+            "{t:?}"
+        );
+    }
+
+    #[test]
     fn hook_mcp_tools_are_mcp_calls() {
         let c = hook(
             "mcp__postgres__query",

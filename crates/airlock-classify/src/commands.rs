@@ -1241,6 +1241,20 @@ fn git(w: &Walker, c: &Cmd, rest: &[&str], out: &mut Findings) {
             _ => (Write, "stashes or restores changes".into(), false),
         },
         "push" => {
+            // `git push [REMOTE [REFSPEC…]]`: the refs it changes, on that remote.
+            let pushed = positionals(&a, &["--repo", "-o", "--push-option", "--receive-pack"]);
+            if let Some((remote, refs)) = pushed.split_first() {
+                for r in refs {
+                    let dest = r.trim_start_matches('+');
+                    let dest = dest.rsplit_once(':').map_or(dest, |(_, d)| d);
+                    out.target(Target {
+                        kind: "git:ref".into(),
+                        name: dest.trim_start_matches("refs/heads/").to_owned(),
+                        host: Some((*remote).to_owned()),
+                        ..Target::default()
+                    });
+                }
+            }
             let force = flag(
                 Some('f'),
                 &[
@@ -2195,6 +2209,46 @@ fn redis(c: &Cmd, rest: &[&str], stdin: Option<&Stdin>, out: &mut Findings) {
 }
 
 fn mongo(c: &Cmd, rest: &[&str], stdin: Option<&Stdin>, out: &mut Findings) {
+    // `mongosh [URI | DB] …`: the database and, from a URI, its host.
+    let address = opt_value(rest, &["--host"]).or_else(|| {
+        positionals(
+            rest,
+            &[
+                "--eval",
+                "-u",
+                "--username",
+                "-p",
+                "--password",
+                "--host",
+                "--port",
+                "--file",
+                "-f",
+                "--authenticationDatabase",
+            ],
+        )
+        .first()
+        .copied()
+    });
+    if let Some(a) = address {
+        let (host, db) = match a.split_once("://") {
+            Some((_, rest)) => {
+                let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+                let host = authority.rsplit('@').next().unwrap_or(authority);
+                let host = host.split([':', ',']).next().unwrap_or(host);
+                (
+                    Some(host.to_owned()),
+                    path.split('?').next().unwrap_or("").to_owned(),
+                )
+            }
+            None => (None, a.to_owned()),
+        };
+        out.target(Target {
+            kind: "db:database".into(),
+            name: db,
+            host,
+            ..Target::default()
+        });
+    }
     let script = opt_value(rest, &["--eval"])
         .map(str::to_owned)
         .or_else(|| stdin.map(|s| s.text.clone()));

@@ -301,6 +301,8 @@ pub(crate) struct Compiled {
     /// MCP servers by name: trusted annotations, and tool patterns in file order
     /// (exact names first).
     pub mcp_servers: BTreeMap<String, McpServer>,
+    /// Findings of compilation that do not stop the policy from loading.
+    pub warnings: Vec<Diagnostic>,
 }
 
 #[derive(Debug, Clone)]
@@ -900,6 +902,19 @@ pub(crate) fn compile(doc: &PolicyDoc) -> Result<Compiled, Vec<Diagnostic>> {
         .approvals
         .as_ref()
         .and_then(|a| cx.approval(a, "defaults.approvals", None));
+    let mut warnings = Vec::new();
+    if unknown_floor == Tier::Approve && doc.defaults.approvals.is_none() {
+        let at = doc
+            .defaults
+            .unknown_effect
+            .as_ref()
+            .map_or(doc.airlock.referenced, |t| t.referenced);
+        warnings.push(Diagnostic::warning(
+            at,
+            "defaults.unknown_effect",
+            "actions of unknown effect are held for approval, but `defaults.approvals` names no approver group: they will wait for a group `approvers` this policy does not define and time out into deny; set `defaults.approvals` (or `unknown_effect: deny` to say so)",
+        ));
+    }
 
     // Roles, then agents (which refer to roles and zones).
     let mut roles = Vec::new();
@@ -1143,6 +1158,7 @@ pub(crate) fn compile(doc: &PolicyDoc) -> Result<Compiled, Vec<Diagnostic>> {
         exceptions,
         index,
         mcp_servers,
+        warnings,
     })
 }
 

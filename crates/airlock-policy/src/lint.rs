@@ -12,7 +12,7 @@ use crate::diag::Diagnostic;
 use crate::glob::GlobList;
 
 pub(crate) fn lint(p: &Compiled, now: i64) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
+    let mut out = p.warnings.clone();
     for (j, r) in p.rules.iter().enumerate() {
         let key = format!("rules[{j}]");
         if let Some(why) = never_matches(p, r) {

@@ -79,7 +79,9 @@ fn line_of(src: &str, needle: &str) -> usize {
 
 #[test]
 fn the_base_policy_loads() {
-    let src = base("rules:\n  - id: reads\n    when: { effect: read }\n    then: allow\n");
+    let src = without_unknown_holds(&base(
+        "rules:\n  - id: reads\n    when: { effect: read }\n    then: allow\n",
+    ));
     let loaded = Policy::load("p.yaml", &src, now()).unwrap();
     assert!(loaded.warnings.is_empty());
     assert_eq!(loaded.policy.rule_count(), 1);
@@ -530,14 +532,51 @@ fn exceptions_only_relax_and_must_be_well_formed() {
 
 #[test]
 fn an_expired_exception_is_a_warning_not_an_error() {
-    let src =
-        base("exceptions:\n  - id: old\n    ticket: CHG-0\n    expires: 2020-01-01T00:00:00Z\n");
+    let src = without_unknown_holds(&base(
+        "exceptions:\n  - id: old\n    ticket: CHG-0\n    expires: 2020-01-01T00:00:00Z\n",
+    ));
     let l = Policy::load("p.yaml", &src, now()).unwrap();
     assert_eq!(l.warnings.len(), 1);
     let w = &l.warnings[0];
     assert_eq!(w.severity, Severity::Warning);
     assert_eq!(w.line, line_of(&src, "- id: old"));
     assert!(w.message.contains("expired"), "{w:?}");
+}
+
+/// The base policy denies unknown effects instead of holding them for approvers it
+/// does not name (which is itself a warning, tested below).
+fn without_unknown_holds(src: &str) -> String {
+    src.replace(
+        "  unplaced: production\n",
+        "  unplaced: production\n  unknown_effect: deny\n",
+    )
+}
+
+#[test]
+fn holding_unknown_effects_without_approvers_is_a_warning() {
+    let src = base("");
+    let l = Policy::load("p.yaml", &src, now()).unwrap();
+    assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
+    assert_eq!(l.warnings[0].key, "defaults.unknown_effect");
+    assert!(l.warnings[0].message.contains("defaults.approvals"));
+    // Naming the approvers, or denying unknown effects outright, settles it.
+    let named = src.replace(
+        "  unplaced: production\n",
+        "  unplaced: production\n  approvals: { from: leads, count: 1, timeout: 1h }\n",
+    );
+    assert!(
+        Policy::load("p.yaml", &named, now())
+            .unwrap()
+            .warnings
+            .is_empty()
+    );
+    let denied = without_unknown_holds(&src);
+    assert!(
+        Policy::load("p.yaml", &denied, now())
+            .unwrap()
+            .warnings
+            .is_empty()
+    );
 }
 
 #[test]
