@@ -788,15 +788,14 @@ fn shell_nested_compound_commands_moderate() {
     }
 }
 
-// FOUND: brush-parser's recursive descent (`__parse_compound_list` → `__parse_and_or`
-// → … → `__parse_if_clause`, about 5 KiB of stack per level in release builds)
-// overflows the stack on compound commands nested by keywords: in a release build,
-// ~400 levels on a 2 MiB thread, ~1,000–2,000 on 8 MiB. `shell.rs`'s
-// `bracket_depth` pre-check only counts `(`, `{` and backticks, so
-// `if true; then ` × 10,000 + `ls` + `; fi` × 10,000 (230 KB, well under MAX_LEN)
-// reaches the parser and aborts the process (SIGABRT, not a catchable panic).
+// FOUND by this test (2026-11-23), since fixed: brush-parser's recursive descent
+// (`__parse_compound_list` → `__parse_and_or` → … → `__parse_if_clause`, about 5 KiB
+// of stack per level in release builds) overflowed the stack on compound commands
+// nested by keywords: in a release build ~400 levels on a 2 MiB thread, ~1,000–2,000
+// on 8 MiB. The bracket pre-check only counted `(`, `{` and backticks, so
+// `if true; then ` × 10,000 + `ls` + `; fi` × 10,000 (230 KB) reached the parser and
+// aborted the process. `shell.rs` now also bounds the keyword depth.
 #[test]
-
 fn shell_nested_compound_commands_deep() {
     for cmd in nested_compounds(MANY) {
         returns(&shell::classify(&cmd));
@@ -815,15 +814,12 @@ fn shell_wrappers_moderate() {
     }
 }
 
-// FOUND: repeated wrappers are unwrapped by recursion in `commands.rs`
-// (`commands::classify` → `dispatch` → `wrapper` → `commands::classify` …, one level
-// per wrapper word, not counted against shell::MAX_DEPTH) and in quadratic time. In a
-// release build `sudo ` × 1,000 + `ls` takes 145 ms (`xargs ` × 1,000: 440 ms,
-// `timeout 5 ` × 1,000: 375 ms), and 3,000 wrappers overflow a 2 MiB stack
-// (SIGABRT). `sudo ` × 100,000 (500 KB) is a stack overflow, or with a big enough
-// stack a hang of many minutes.
+// FOUND by this test (2026-11-23), since fixed: repeated wrappers were unwrapped by
+// recursion in `commands.rs` (`commands::classify` → `dispatch` → `wrapper` → …, one
+// level per wrapper word, not counted against shell::MAX_DEPTH) in quadratic time: in
+// a release build `sudo ` × 1,000 + `ls` took 145 ms (`xargs ` × 1,000: 440 ms), and
+// 3,000 wrappers overflowed a 2 MiB stack. `commands.rs` now bounds the wrappers.
 #[test]
-
 fn shell_many_wrappers() {
     returns(&shell::classify(&format!("{}ls", "sudo ".repeat(DEEP))));
     returns(&shell::classify(&format!(
@@ -989,11 +985,11 @@ fn manifests_pathological_input_returns() {
 
 // ----- regressions ---------------------------------------------------------------------
 
-// FOUND BY FUZZING (fuzz target `classify_shell`, 2026-11-23): brush-parser 0.4.0
-// panics on an I/O number that does not fit in an i32 (`peg.rs:695`,
-// `io_number()`: `w.parse().unwrap()` → `ParseIntError { kind: PosOverflow }`),
-// reached from `shell::classify` → `Walker::script` → `parse`. A hostile command
-// line crashes the caller instead of being `unknown`.
+// FOUND BY FUZZING (fuzz target `classify_shell`, 2026-11-23), since fixed:
+// brush-parser 0.4.0 panics on an I/O number that does not fit in an i32
+// (`peg.rs:695`, `io_number()`: `w.parse().unwrap()` → `ParseIntError { kind:
+// PosOverflow }`), reached from `shell::classify` → `Walker::script` → `parse`. The
+// walker now refuses such input before parsing (`unknown`).
 #[test]
 fn shell_io_number_overflow_is_not_a_panic() {
     for cmd in [
