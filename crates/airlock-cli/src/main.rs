@@ -46,6 +46,24 @@ enum Command {
         /// Read Actions from this file instead of stdin.
         input: Option<PathBuf>,
     },
+    /// Run the gateway service: agents ask before they act, humans approve and halt.
+    ///
+    /// With no options: SQLite in ./airlock-data, the built-in default policy, on
+    /// 127.0.0.1:8750. On a fresh store an admin token is printed once.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "AIRLOCK_LISTEN", default_value = "127.0.0.1:8750")]
+        listen: std::net::SocketAddr,
+        /// Directory of the embedded store (SQLite).
+        #[arg(long, env = "AIRLOCK_DATA_DIR", default_value = "airlock-data")]
+        data_dir: PathBuf,
+        /// PostgreSQL URL: the shared store of several replicas (instead of SQLite).
+        #[arg(long, env = "AIRLOCK_POSTGRES_URL")]
+        postgres: Option<String>,
+        /// Policy file; the built-in default policy when omitted.
+        #[arg(long, short, env = "AIRLOCK_POLICY")]
+        policy: Option<PathBuf>,
+    },
     /// Classify raw tool calls: say what each does, part by part.
     ///
     /// Reads JSON (one object, or JSON lines) from a file or stdin: Claude Code hook
@@ -123,6 +141,17 @@ fn main() -> ExitCode {
             input.as_deref(),
         ),
         Command::Classify { policy, input } => classify(policy.as_deref(), input.as_deref()),
+        Command::Serve {
+            listen,
+            data_dir,
+            postgres,
+            policy,
+        } => serve(airlock_server::Config {
+            listen,
+            data_dir,
+            postgres,
+            policy,
+        }),
         Command::Policy {
             command: PolicyCommand::Check { files, json },
         } => check(&files, json),
@@ -157,6 +186,26 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn serve(config: airlock_server::Config) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let store = match &config.postgres {
+        Some(_) => "PostgreSQL".to_owned(),
+        None => format!("SQLite in {}", config.data_dir.display()),
+    };
+    runtime.block_on(airlock_server::serve(config, |addr, token| {
+        if let Some(t) = token {
+            eprintln!("airlock: a new store: the admin token, shown this once (keep it secret):");
+            eprintln!("{t}");
+        }
+        // Last, so that whoever reads stderr knows the service is up.
+        eprintln!("airlock: serving on http://{addr} ({store})");
+    }))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn now() -> jiff::Timestamp {

@@ -131,6 +131,11 @@ impl Policy {
         self.compiled.groups.get(group)?.as_deref()
     }
 
+    /// The human a listed agent acts for (who therefore may not approve its requests).
+    pub fn agent_operator(&self, agent: &str) -> Option<&str> {
+        self.compiled.agents.get(agent)?.operator.as_deref()
+    }
+
     pub fn rule_count(&self) -> usize {
         self.compiled.rules.len()
     }

@@ -1,0 +1,394 @@
+//! `airlock serve`, driven over HTTP the way agents and approvers drive it: the real
+//! binary, a real socket, a real store on disk.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+struct Server {
+    child: Child,
+    addr: String,
+    admin: Option<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn data_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("airlock-serve-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+/// Starts `airlock serve` on a free port and reads its address (and, on a fresh
+/// store, the admin token) from stderr.
+fn start(dir: &Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .env_remove("AIRLOCK_POSTGRES_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn airlock serve");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut addr = None;
+    let mut admin = None;
+    let mut token_next = false;
+    while let Some(Ok(line)) = lines.next() {
+        if token_next {
+            admin = Some(line.trim().to_owned());
+            token_next = false;
+        } else if line.contains("admin token") {
+            token_next = true;
+        } else if let Some(rest) = line.strip_prefix("airlock: serving on http://") {
+            addr = Some(rest.split_whitespace().next().unwrap().to_owned());
+            break;
+        }
+    }
+    // Keep draining stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Server {
+        child,
+        addr: addr.expect("the server printed its address"),
+        admin,
+    }
+}
+
+/// One HTTP/1.1 request; returns the status and the JSON body.
+fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, Value) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(70))).unwrap();
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status: u16 = text[9..12].parse().unwrap();
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    // Chunked bodies (axum streams JSON with a length, but be tolerant).
+    let json = serde_json::from_str(body.trim())
+        .or_else(|_| serde_json::from_str(dechunk(body).trim()))
+        .unwrap_or(Value::Null);
+    (status, json)
+}
+
+fn dechunk(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || after.len() < n {
+            break;
+        }
+        out.push_str(&after[..n]);
+        rest = after[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+fn bash(cmd: &str) -> String {
+    json!({"hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": {"command": cmd}})
+        .to_string()
+}
+
+fn new_key(s: &Server, path: &str, body: Value) -> String {
+    let (code, v) = http(&s.addr, "POST", path, s.admin.as_deref(), &body.to_string());
+    assert_eq!(code, 200, "{v}");
+    v["token"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_held_action_waits_for_a_human_then_runs_once() {
+    let dir = data_dir("approve");
+    let s = start(&dir);
+    let admin = s
+        .admin
+        .clone()
+        .expect("a fresh store prints the admin token");
+    let agent = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
+    let alice = new_key(
+        &s,
+        "/v1/humans",
+        json!({"name": "alice", "roles": ["approver", "viewer", "group:approvers"]}),
+    );
+
+    // Reads go through; a namespace deletion is held.
+    let (code, v) = http(
+        &s.addr,
+        "POST",
+        "/v1/actions",
+        Some(&agent),
+        &bash("kubectl get pods -n prod"),
+    );
+    assert_eq!((code, v["status"].as_str()), (200, Some("allowed")), "{v}");
+    let call = bash("kubectl delete deployment api -n prod");
+    let (code, v) = http(&s.addr, "POST", "/v1/actions", Some(&agent), &call);
+    assert_eq!(code, 200);
+    assert_eq!(v["status"], "pending", "{v}");
+    let id = v["id"].as_str().unwrap().to_owned();
+
+    // The agent waits; the approval wakes it well before its wait ends.
+    let (addr, wait_agent, wait_id) = (s.addr.clone(), agent.clone(), id.clone());
+    let waiter = std::thread::spawn(move || {
+        let t = Instant::now();
+        let r = http(
+            &addr,
+            "GET",
+            &format!("/v1/actions/{wait_id}?wait=20s"),
+            Some(&wait_agent),
+            "",
+        );
+        (r, t.elapsed())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    // The agent cannot approve itself; the approver can.
+    let (code, _) = http(
+        &s.addr,
+        "POST",
+        &format!("/v1/approvals/{id}/approve"),
+        Some(&agent),
+        "",
+    );
+    assert_eq!(code, 403);
+    let (code, v) = http(
+        &s.addr,
+        "GET",
+        &format!("/v1/approvals/{id}"),
+        Some(&alice),
+        "",
+    );
+    assert_eq!(code, 200);
+    assert_eq!(v["action"]["what"]["effect"], "delete", "full context: {v}");
+    let (code, v) = http(
+        &s.addr,
+        "POST",
+        &format!("/v1/approvals/{id}/approve"),
+        Some(&alice),
+        r#"{"comment":"planned teardown"}"#,
+    );
+    assert_eq!((code, v["status"].as_str()), (200, Some("approved")), "{v}");
+    let ((code, v), waited) = waiter.join().unwrap();
+    assert_eq!((code, v["status"].as_str()), (200, Some("approved")), "{v}");
+    assert!(
+        waited < Duration::from_secs(5),
+        "woken by the approval, not the timeout: {waited:?}"
+    );
+
+    // Approving twice changes nothing.
+    let (code, _) = http(
+        &s.addr,
+        "POST",
+        &format!("/v1/approvals/{id}/approve"),
+        Some(&alice),
+        "",
+    );
+    assert_eq!(code, 409);
+
+    // The approval covers this exact call, once.
+    let other = bash("kubectl delete deployment web -n prod");
+    let (code, _) = http(
+        &s.addr,
+        "POST",
+        &format!("/v1/actions?approval={id}"),
+        Some(&agent),
+        &other,
+    );
+    assert_eq!(code, 409, "an approval is bound to its call");
+    let (code, v) = http(
+        &s.addr,
+        "POST",
+        &format!("/v1/actions?approval={id}"),
+        Some(&agent),
+        &call,
+    );
+    assert_eq!((code, v["allowed"].as_bool()), (200, Some(true)), "{v}");
+    let (code, _) = http(
+        &s.addr,
+        "POST",
+        &format!("/v1/actions?approval={id}"),
+        Some(&agent),
+        &call,
+    );
+    assert_eq!(code, 409, "single use");
+    let _ = admin;
+}
+
+#[test]
+fn callers_must_authenticate_and_bad_input_changes_nothing() {
+    let dir = data_dir("auth");
+    let s = start(&dir);
+    let agent = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
+    let (code, _) = http(&s.addr, "POST", "/v1/actions", None, &bash("ls"));
+    assert_eq!(code, 401);
+    let (code, _) = http(
+        &s.addr,
+        "POST",
+        "/v1/actions",
+        Some("al_forged"),
+        &bash("ls"),
+    );
+    assert_eq!(code, 401);
+    // Agents cannot use human endpoints; humans cannot submit as agents.
+    let (code, _) = http(&s.addr, "GET", "/v1/approvals", Some(&agent), "");
+    assert_eq!(code, 403);
+    let (code, _) = http(
+        &s.addr,
+        "POST",
+        "/v1/actions",
+        s.admin.as_deref(),
+        &bash("ls"),
+    );
+    assert_eq!(code, 403);
+    // Malformed JSON, unknown shapes, unknown fields, another agent's name.
+    let (code, v) = http(
+        &s.addr,
+        "POST",
+        "/v1/actions",
+        Some(&agent),
+        "{\"tool_name\": oops}",
+    );
+    assert_eq!(code, 400);
+    assert!(v["error"].as_str().unwrap().contains("line 1"), "{v}");
+    let (code, _) = http(
+        &s.addr,
+        "POST",
+        "/v1/actions",
+        Some(&agent),
+        r#"{"colour":"blue"}"#,
+    );
+    assert_eq!(code, 400);
+    let (code, _) = http(
+        &s.addr,
+        "POST",
+        "/v1/actions",
+        Some(&agent),
+        r#"{"who":{"agent":"kiro"},"what":{"tool":"aws","effect":"read","efect":"delete"}}"#,
+    );
+    assert_eq!(code, 400);
+    let (code, _) = http(
+        &s.addr,
+        "POST",
+        "/v1/actions",
+        Some(&agent),
+        r#"{"who":{"agent":"someone-else"},"what":{"tool":"aws","effect":"read"}}"#,
+    );
+    assert_eq!(code, 403);
+    let big = format!(
+        "{{\"hook_event_name\":\"PreToolUse\",\"tool_name\":\"Bash\",\"tool_input\":{{\"command\":\"{}\"}}}}",
+        "a".repeat(2 << 20)
+    );
+    let (code, _) = http(&s.addr, "POST", "/v1/actions", Some(&agent), &big);
+    assert_eq!(code, 413);
+    // Nothing of that was recorded.
+    let (_, v) = http(
+        &s.addr,
+        "GET",
+        "/v1/approvals?status=any",
+        s.admin.as_deref(),
+        "",
+    );
+    assert_eq!(v["approvals"].as_array().unwrap().len(), 0, "{v}");
+}
+
+#[test]
+fn a_halt_denies_at_once_rejects_pending_and_needs_a_human_to_lift() {
+    let dir = data_dir("halt");
+    let s = start(&dir);
+    let agent = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
+    let (_, v) = http(
+        &s.addr,
+        "POST",
+        "/v1/actions",
+        Some(&agent),
+        &bash("kubectl delete deployment api -n prod"),
+    );
+    let pending = v["id"].as_str().unwrap().to_owned();
+    let (code, v) = http(
+        &s.addr,
+        "POST",
+        "/v1/halt",
+        s.admin.as_deref(),
+        r#"{"scope":"agent","name":"kiro","reason":"runaway loop"}"#,
+    );
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["rejected_pending"], 1);
+    let (_, v) = http(&s.addr, "POST", "/v1/actions", Some(&agent), &bash("ls"));
+    assert_eq!(v["status"], "denied", "{v}");
+    assert_eq!(v["decision"]["rules"][0], "airlock:halt");
+    let (_, v) = http(
+        &s.addr,
+        "GET",
+        &format!("/v1/actions/{pending}"),
+        Some(&agent),
+        "",
+    );
+    assert_eq!(v["status"], "rejected", "{v}");
+    // An agent cannot lift it.
+    let (code, _) = http(
+        &s.addr,
+        "POST",
+        "/v1/resume",
+        Some(&agent),
+        r#"{"scope":"agent","name":"kiro"}"#,
+    );
+    assert_eq!(code, 403);
+    let (code, _) = http(
+        &s.addr,
+        "POST",
+        "/v1/resume",
+        s.admin.as_deref(),
+        r#"{"scope":"agent","name":"kiro"}"#,
+    );
+    assert_eq!(code, 200);
+    let (_, v) = http(&s.addr, "POST", "/v1/actions", Some(&agent), &bash("ls"));
+    assert_eq!(v["status"], "allowed", "{v}");
+}
+
+#[test]
+fn a_restart_keeps_pending_approvals_and_tokens() {
+    let dir = data_dir("restart");
+    let (agent, id, admin) = {
+        let s = start(&dir);
+        let agent = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
+        let (_, v) = http(
+            &s.addr,
+            "POST",
+            "/v1/actions",
+            Some(&agent),
+            &bash("kubectl delete deployment api -n prod"),
+        );
+        (
+            agent,
+            v["id"].as_str().unwrap().to_owned(),
+            s.admin.clone().unwrap(),
+        )
+    }; // killed here
+    let s = start(&dir);
+    assert!(s.admin.is_none(), "no new admin token on an existing store");
+    let (code, v) = http(
+        &s.addr,
+        "GET",
+        &format!("/v1/actions/{id}"),
+        Some(&agent),
+        "",
+    );
+    assert_eq!((code, v["status"].as_str()), (200, Some("pending")), "{v}");
+    let (_, v) = http(&s.addr, "GET", "/v1/approvals", Some(&admin), "");
+    assert_eq!(v["approvals"].as_array().unwrap().len(), 1, "{v}");
+}

@@ -1,0 +1,701 @@
+//! The HTTP API under `/v1`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use airlock_classify::{RawCall, ToolPolicy};
+use airlock_model::{Action, Decision, Effect, Tier, Who};
+use airlock_policy::Policy;
+use airlock_store::{
+    Credential, Halt, ListFilter, NewRecord, Principal, Record, Requirement, Scope, Status, Vote,
+    VoteOutcome,
+};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Json;
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::auth::{self, Caller, hash_token, hex, new_token};
+use crate::error::{ApiError, ApiResult};
+use crate::state::{AppState, now_ms};
+
+/// Largest request body accepted.
+pub const MAX_BODY: usize = 1 << 20;
+/// Longest a client may wait on an approval in one request.
+const MAX_WAIT: Duration = Duration::from_secs(60);
+
+type S = State<Arc<AppState>>;
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/v1/actions", post(submit))
+        .route("/v1/actions/{id}", get(action_status))
+        .route("/v1/approvals", get(list_approvals))
+        .route("/v1/approvals/{id}", get(show_approval))
+        .route("/v1/approvals/{id}/approve", post(approve))
+        .route("/v1/approvals/{id}/reject", post(reject))
+        .route("/v1/halt", post(halt))
+        .route("/v1/resume", post(resume))
+        .route("/v1/agents", post(add_agent))
+        .route("/v1/humans", post(add_human))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+/// Parses a JSON body into `T`, with the position of what was wrong.
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "malformed request body at line {} column {}: {e}",
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+struct PolicyTools<'a>(&'a Policy);
+
+impl ToolPolicy for PolicyTools<'_> {
+    fn tool_effect(&self, server: &str, tool: &str) -> Option<(Effect, String)> {
+        self.0
+            .mcp_tool_effect(server, tool)
+            .map(|(e, p)| (e, p.to_owned()))
+    }
+    fn trusts_annotations(&self, server: &str) -> bool {
+        self.0.mcp_trusts(server)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubmitQuery {
+    /// A granted approval this exact call uses (single use).
+    approval: Option<String>,
+}
+
+/// `POST /v1/actions`: an agent submits a raw call or an Action and gets the decision.
+async fn submit(
+    State(st): S,
+    headers: HeaderMap,
+    Query(q): Query<SubmitQuery>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let caller = auth::caller(&st, &headers).await?;
+    caller.require_agent()?;
+    let input: Value = parse(&body)?;
+    let call = RawCall::from_value(input.clone()).map_err(|e| ApiError::BadRequest(e.0))?;
+    let policy = st.policy();
+    let who = Who {
+        agent: caller.name.clone(),
+        tenant: Some(caller.tenant.clone()),
+        ..Who::default()
+    };
+    let mut action: Action = match call {
+        RawCall::Action(a) => {
+            if a.who.agent != caller.name {
+                return Err(ApiError::Forbidden(format!(
+                    "the Action says agent `{}` but this key belongs to `{}`",
+                    a.who.agent, caller.name
+                )));
+            }
+            *a
+        }
+        raw => airlock_classify::classify(&raw, &PolicyTools(&policy)).into_action(who),
+    };
+    action.who.tenant = Some(caller.tenant.clone());
+    let now = now_ms();
+    let at = jiff::Timestamp::from_millisecond(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let id = record_id(now)?;
+    let mut decision = match st.halted(&caller.tenant, &caller.name, action.who.zone.as_deref()) {
+        Some(h) => halted_decision(&policy, &action, &h),
+        None => policy.decide(&action, at),
+    };
+    decision.id = action.id.clone();
+    let digest = digest(&input, &decision.policy.version);
+
+    // A granted approval for exactly this call lets it through, once.
+    if let Some(approval) = &q.approval
+        && decision.decision == Tier::Approve
+    {
+        if st
+            .store
+            .consume(&caller.tenant, approval, &digest, now)
+            .await?
+        {
+            return Ok(Json(json!({
+                "id": approval, "status": Status::Consumed, "allowed": true, "decision": decision,
+            })));
+        }
+        return Err(ApiError::Conflict(format!(
+            "approval `{approval}` is not granted for this exact call (or has been used): submit without it to request a new one"
+        )));
+    }
+
+    let status = match decision.decision {
+        Tier::Allow | Tier::Log => Status::Allowed,
+        Tier::Approve => Status::Pending,
+        Tier::Deny => Status::Denied,
+    };
+    let (expires_ms, requirements) = match (&decision.approval, status) {
+        (Some(a), Status::Pending) => (
+            Some(
+                now.saturating_add(
+                    i64::try_from(a.timeout_seconds)
+                        .unwrap_or(i64::MAX / 2)
+                        .saturating_mul(1000),
+                ),
+            ),
+            a.requirements
+                .iter()
+                .map(|r| Requirement {
+                    group: r.group.clone(),
+                    approvals: r.approvals,
+                })
+                .collect(),
+        ),
+        _ => (None, Vec::new()),
+    };
+    let record = NewRecord {
+        id: id.clone(),
+        tenant: caller.tenant.clone(),
+        agent: caller.name.clone(),
+        zone: action.who.zone.clone(),
+        received_ms: now,
+        call_json: input.to_string(),
+        action_json: to_json(&action),
+        decision_json: to_json(&decision),
+        tier: decision.decision.to_string(),
+        digest,
+        status,
+        expires_ms,
+        requirements,
+    };
+    if let Err(e) = st.store.insert(record).await {
+        // Fail closed: nothing unrecorded goes through, except a read the policy allows.
+        let allowed = status == Status::Allowed && action.what.effect == Effect::Read;
+        return Ok(Json(json!({
+            "id": null,
+            "status": if allowed { Status::Allowed } else { Status::Denied },
+            "allowed": allowed,
+            "decision": decision,
+            "error": format!("the decision could not be recorded ({e}); only reads the policy allows proceed"),
+        })));
+    }
+    let mut answer = json!({
+        "id": id,
+        "status": status,
+        "allowed": status == Status::Allowed,
+        "decision": decision,
+    });
+    if status == Status::Pending {
+        answer["wait"] = json!(format!("/v1/actions/{id}?wait=30s"));
+        answer["expires_ms"] = json!(expires_ms);
+    }
+    Ok(Json(answer))
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
+/// Binds an approval to the exact call and policy version.
+fn digest(input: &Value, policy_version: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(input.to_string().as_bytes());
+    h.update(b"\n");
+    h.update(policy_version.as_bytes());
+    hex(&h.finalize())
+}
+
+/// A unique, time-ordered id: milliseconds then random bits.
+fn record_id(now: i64) -> ApiResult<String> {
+    let mut r = [0u8; 8];
+    getrandom::fill(&mut r).map_err(|e| ApiError::Unavailable(format!("no randomness: {e}")))?;
+    Ok(format!("act_{now:013x}{}", hex(&r)))
+}
+
+fn halted_decision(policy: &Policy, action: &Action, h: &Halt) -> Decision {
+    Decision {
+        id: None,
+        decision: Tier::Deny,
+        rules: vec!["airlock:halt".into()],
+        reason: format!(
+            "airlock is halted for {} by {}: {}; nothing proceeds until a human resumes it",
+            match &h.scope {
+                Scope::All => "everyone".to_owned(),
+                Scope::Tenant => format!("tenant {}", h.tenant),
+                Scope::Agent(a) => format!("agent {a}"),
+                Scope::Zone(z) => format!("zone {z}"),
+            },
+            h.by,
+            h.reason
+        ),
+        observed: Vec::new(),
+        alerts: Vec::new(),
+        exceptions: Vec::new(),
+        approval: None,
+        effect: action.what.effect,
+        placements: Vec::new(),
+        policy: airlock_model::PolicyRef {
+            name: policy.name().to_owned(),
+            version: policy.version().to_owned(),
+        },
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WaitQuery {
+    /// `30s`, `500ms`, `1m`: how long to wait for a pending action to be resolved.
+    wait: Option<String>,
+}
+
+fn parse_wait(s: &str) -> ApiResult<Duration> {
+    let bad = || {
+        ApiError::BadRequest(format!(
+            "wait `{s}` is not a duration like 30s, 500ms or 1m"
+        ))
+    };
+    let (n, unit) = s
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((s, "s"), |i| s.split_at(i));
+    let n: u64 = n.parse().map_err(|_| bad())?;
+    let d = match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n.saturating_mul(60)),
+        _ => return Err(bad()),
+    };
+    Ok(d.min(MAX_WAIT))
+}
+
+/// `GET /v1/actions/{id}?wait=30s`: where an action stands; waits while it is pending.
+async fn action_status(
+    State(st): S,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<WaitQuery>,
+) -> ApiResult<Json<Value>> {
+    let caller = auth::caller(&st, &headers).await?;
+    let wait = q
+        .wait
+        .as_deref()
+        .map(parse_wait)
+        .transpose()?
+        .unwrap_or_default();
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let notified = st.waiter(&id);
+        let record = visible(&st, &caller, &id).await?;
+        if record.status != Status::Pending || tokio::time::Instant::now() >= deadline {
+            return Ok(Json(status_view(&record)));
+        }
+        // Woken by a vote or an expiry on this replica; re-read every 100 ms for
+        // changes made on another replica.
+        let slice = deadline
+            .saturating_duration_since(tokio::time::Instant::now())
+            .min(Duration::from_millis(100));
+        let _ = tokio::time::timeout(slice, notified.notified()).await;
+    }
+}
+
+/// The record, if the caller may see it: an agent sees its own actions, a human with
+/// the viewer role the tenant's. Anything else is "not found" (no probing of ids).
+async fn visible(st: &AppState, caller: &Caller, id: &str) -> ApiResult<Record> {
+    let not_found = || ApiError::NotFound(format!("no action `{id}`"));
+    let record = st
+        .store
+        .get(&caller.tenant, id)
+        .await?
+        .ok_or_else(not_found)?;
+    let may = match caller.principal {
+        Principal::Agent => record.agent == caller.name,
+        Principal::Human => {
+            caller.has_role("viewer") || caller.has_role("approver") || caller.has_role("admin")
+        }
+    };
+    if may { Ok(record) } else { Err(not_found()) }
+}
+
+fn status_view(r: &Record) -> Value {
+    json!({
+        "id": r.id,
+        "status": r.status,
+        "allowed": matches!(r.status, Status::Allowed),
+        "approved": matches!(r.status, Status::Approved),
+        "resolution": r.resolution,
+        "expires_ms": r.expires_ms,
+        "decision": serde_json::from_str::<Value>(&r.decision_json).unwrap_or(Value::Null),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    status: Option<String>,
+    agent: Option<String>,
+    limit: Option<u32>,
+}
+
+/// `GET /v1/approvals?status=pending&agent=…&limit=…`
+async fn list_approvals(
+    State(st): S,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<Value>> {
+    let caller = auth::caller(&st, &headers).await?;
+    caller.require_human("viewer")?;
+    let status = match q.status.as_deref() {
+        None => Some(Status::Pending),
+        Some("any") => None,
+        Some(s) => Some(Status::parse(s).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "status `{s}` is not one of pending, approved, consumed, rejected, expired, allowed, denied, any"
+            ))
+        })?),
+    };
+    let records = st
+        .store
+        .list(
+            &caller.tenant,
+            &ListFilter {
+                status,
+                agent: q.agent,
+                limit: q.limit.unwrap_or(100),
+            },
+        )
+        .await?;
+    let items: Vec<Value> = records.iter().map(summary).collect();
+    Ok(Json(json!({ "approvals": items })))
+}
+
+fn summary(r: &Record) -> Value {
+    let decision: Value = serde_json::from_str(&r.decision_json).unwrap_or(Value::Null);
+    let action: Value = serde_json::from_str(&r.action_json).unwrap_or(Value::Null);
+    json!({
+        "id": r.id,
+        "agent": r.agent,
+        "status": r.status,
+        "received_ms": r.received_ms,
+        "expires_ms": r.expires_ms,
+        "tool": action["what"]["tool"],
+        "operation": action["what"]["operation"],
+        "effect": action["what"]["effect"],
+        "reason": decision["reason"],
+        "requirements": r.requirements,
+        "votes": r.votes.len(),
+    })
+}
+
+/// `GET /v1/approvals/{id}`: everything an approver needs to decide in seconds.
+async fn show_approval(
+    State(st): S,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let caller = auth::caller(&st, &headers).await?;
+    caller.require_human("viewer")?;
+    let r = visible(&st, &caller, &id).await?;
+    let history = st
+        .store
+        .list(
+            &caller.tenant,
+            &ListFilter {
+                status: None,
+                agent: Some(r.agent.clone()),
+                limit: 10,
+            },
+        )
+        .await?;
+    let action: Value = serde_json::from_str(&r.action_json).unwrap_or(Value::Null);
+    Ok(Json(json!({
+        "id": r.id,
+        "status": r.status,
+        "agent": r.agent,
+        "received_ms": r.received_ms,
+        "expires_ms": r.expires_ms,
+        "resolution": r.resolution,
+        "call": serde_json::from_str::<Value>(&r.call_json).unwrap_or(Value::Null),
+        "action": action,
+        "why": action["why"],
+        "impact": { "targets": action["targets"], "magnitude": action["magnitude"] },
+        "decision": serde_json::from_str::<Value>(&r.decision_json).unwrap_or(Value::Null),
+        "requirements": r.requirements,
+        "votes": r.votes,
+        "recent": history.iter().filter(|h| h.id != r.id).map(summary).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct VoteBody {
+    #[serde(default)]
+    comment: String,
+}
+
+async fn approve(
+    st: S,
+    headers: HeaderMap,
+    id: Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    cast(st, headers, id, body, true).await
+}
+
+async fn reject(
+    st: S,
+    headers: HeaderMap,
+    id: Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    cast(st, headers, id, body, false).await
+}
+
+/// A vote. Only a human approver in one of the required groups may vote; never the
+/// agent itself, never the human it acts for.
+async fn cast(
+    State(st): S,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+    approve: bool,
+) -> ApiResult<Json<Value>> {
+    let caller = auth::caller(&st, &headers).await?;
+    caller.require_human("approver")?;
+    let vote: VoteBody = if body.is_empty() {
+        VoteBody::default()
+    } else {
+        parse(&body)?
+    };
+    let r = visible(&st, &caller, &id).await?;
+    if r.status != Status::Pending {
+        return Err(ApiError::Conflict(format!(
+            "action `{id}` is {}; only pending requests take votes",
+            r.status.as_str()
+        )));
+    }
+    if caller.name == r.agent {
+        return Err(ApiError::Forbidden(
+            "an agent cannot approve its own request".into(),
+        ));
+    }
+    let action: Action = serde_json::from_str(&r.action_json)
+        .map_err(|e| ApiError::Unavailable(format!("stored action unreadable: {e}")))?;
+    let policy = st.policy();
+    let operator = policy
+        .agent_operator(&r.agent)
+        .or(action.who.operator.as_deref());
+    if operator == Some(caller.name.as_str()) {
+        return Err(ApiError::Forbidden(format!(
+            "{} is the operator this agent acts for and cannot approve its requests",
+            caller.name
+        )));
+    }
+    // Membership: the policy's list when it has one, else the caller's `group:` roles.
+    let groups: Vec<String> = r
+        .requirements
+        .iter()
+        .map(|q| q.group.clone())
+        .filter(|g| match policy.group_members(g) {
+            Some(members) => members.contains(&caller.name),
+            None => caller.groups().any(|c| c == g),
+        })
+        .collect();
+    if groups.is_empty() {
+        return Err(ApiError::Forbidden(format!(
+            "{} is in none of the required groups ({})",
+            caller.name,
+            r.requirements
+                .iter()
+                .map(|q| q.group.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let outcome = st
+        .store
+        .vote(
+            &caller.tenant,
+            &id,
+            Vote {
+                approver: caller.name.clone(),
+                groups,
+                approve,
+                comment: vote.comment,
+                at_ms: now_ms(),
+            },
+            now_ms(),
+        )
+        .await?;
+    match outcome {
+        VoteOutcome::Recorded(status) => {
+            if status != Status::Pending {
+                st.wake(&id);
+            }
+            Ok(Json(json!({ "id": id, "status": status })))
+        }
+        VoteOutcome::AlreadyVoted => Err(ApiError::Conflict(format!(
+            "{} has already voted on `{id}`",
+            caller.name
+        ))),
+        VoteOutcome::NotPending(s) => Err(ApiError::Conflict(format!(
+            "action `{id}` is {}; only pending requests take votes",
+            s.as_str()
+        ))),
+        VoteOutcome::NotFound => Err(ApiError::NotFound(format!("no action `{id}`"))),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HaltBody {
+    /// `all`, `tenant`, `agent` or `zone`.
+    scope: String,
+    /// The agent or zone, for those scopes.
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    reason: String,
+}
+
+fn scope_of(b: &HaltBody, caller: &Caller) -> ApiResult<Scope> {
+    let named = |what: &str| {
+        b.name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| ApiError::BadRequest(format!("scope `{what}` needs `name`")))
+    };
+    Ok(match b.scope.as_str() {
+        "all" => {
+            if !caller.has_role("service-admin") {
+                return Err(ApiError::Forbidden(
+                    "halting every tenant needs the `service-admin` role".into(),
+                ));
+            }
+            Scope::All
+        }
+        "tenant" => Scope::Tenant,
+        "agent" => Scope::Agent(named("agent")?),
+        "zone" => Scope::Zone(named("zone")?),
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "scope `{other}` is not one of all, tenant, agent, zone"
+            )));
+        }
+    })
+}
+
+/// `POST /v1/halt`: from the next request on, everything in scope is denied and its
+/// pending approvals are rejected.
+async fn halt(State(st): S, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Value>> {
+    let caller = auth::caller(&st, &headers).await?;
+    caller.require_human("admin")?;
+    let b: HaltBody = parse(&body)?;
+    if b.reason.trim().is_empty() {
+        return Err(ApiError::BadRequest("a halt needs a `reason`".into()));
+    }
+    let scope = scope_of(&b, &caller)?;
+    let h = Halt {
+        tenant: caller.tenant.clone(),
+        scope,
+        reason: b.reason,
+        by: caller.name.clone(),
+        at_ms: now_ms(),
+    };
+    let rejected = st.store.halt(&h).await?;
+    st.add_halt(h.clone());
+    Ok(Json(json!({ "halted": h, "rejected_pending": rejected })))
+}
+
+/// `POST /v1/resume`: lifts a halt. Admins only.
+async fn resume(State(st): S, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Value>> {
+    let caller = auth::caller(&st, &headers).await?;
+    caller.require_human("admin")?;
+    let b: HaltBody = parse(&body)?;
+    let scope = scope_of(&b, &caller)?;
+    let existed = st
+        .store
+        .resume(&caller.tenant, &scope, &caller.name, now_ms())
+        .await?;
+    st.remove_halt(&caller.tenant, &scope);
+    if existed {
+        Ok(Json(json!({ "resumed": true })))
+    } else {
+        Err(ApiError::NotFound("no such halt is active".into()))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewPrincipal {
+    name: String,
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
+/// `POST /v1/agents`: a new agent key (or a rotated one: the old key stops working).
+/// The token is shown once.
+async fn add_agent(State(st): S, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Value>> {
+    issue(st, headers, body, Principal::Agent).await
+}
+
+/// `POST /v1/humans`: a human's token, with roles (`viewer`, `approver`, `admin`,
+/// `group:NAME`).
+async fn add_human(State(st): S, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Value>> {
+    issue(st, headers, body, Principal::Human).await
+}
+
+async fn issue(
+    st: Arc<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+    principal: Principal,
+) -> ApiResult<Json<Value>> {
+    let caller = auth::caller(&st, &headers).await?;
+    caller.require_human("admin")?;
+    let b: NewPrincipal = parse(&body)?;
+    let valid = !b.name.is_empty()
+        && b.name.len() <= 128
+        && b.name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._@+-".contains(c));
+    if !valid {
+        return Err(ApiError::BadRequest(format!(
+            "`name` {:?} must be 1 to 128 letters, digits or . _ @ + -",
+            b.name
+        )));
+    }
+    if principal == Principal::Agent && !b.roles.is_empty() {
+        return Err(ApiError::BadRequest(
+            "agents get their roles from the policy's inventory, not from their key".into(),
+        ));
+    }
+    for r in &b.roles {
+        let known =
+            matches!(r.as_str(), "viewer" | "approver" | "admin") || r.starts_with("group:");
+        if !known || r == "service-admin" {
+            return Err(ApiError::BadRequest(format!(
+                "role `{r}` is not one of viewer, approver, admin, group:NAME"
+            )));
+        }
+    }
+    let token = new_token().map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    st.store
+        .put_credential(&Credential {
+            tenant: caller.tenant.clone(),
+            name: b.name.clone(),
+            principal,
+            roles: b.roles,
+            token_hash: hash_token(&token),
+            created_ms: now_ms(),
+            revoked: false,
+        })
+        .await?;
+    Ok(Json(json!({ "name": b.name, "token": token })))
+}

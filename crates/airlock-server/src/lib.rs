@@ -1,0 +1,94 @@
+//! The airlock gateway service (`airlock serve`).
+//!
+//! Agents ask before they act (`POST /v1/actions`); humans approve, reject and halt.
+//! Every decision is stored durably before it is answered; anything that goes wrong
+//! on the way ends in deny.
+//!
+//! ```text
+//! request ─auth─▶ Caller ─▶ halts? ─▶ classify ─▶ Policy::decide ─▶ Store::insert ─▶ answer
+//!                                                                    (group commit)
+//! approver ─auth─▶ eligibility (group, not the agent, not its operator) ─▶ Store::vote
+//!                 ─▶ waiters of that action are woken (GET /v1/actions/{id}?wait=…)
+//! ```
+//!
+//! This crate is an edge: it owns the clock, the network and the store. The
+//! decision itself stays in the pure crates.
+
+mod api;
+mod auth;
+mod error;
+mod state;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use airlock_policy::Policy;
+use airlock_store::Store;
+
+pub use auth::{hash_token, new_token};
+pub use state::AppState;
+
+/// How the service runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// The embedded store's directory (SQLite), unless `postgres` is given.
+    pub data_dir: PathBuf,
+    /// A PostgreSQL URL: the store of several replicas.
+    pub postgres: Option<String>,
+    /// The policy file; the built-in default when `None`.
+    pub policy: Option<PathBuf>,
+}
+
+/// Opens the store named by the configuration.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    match &config.postgres {
+        Some(url) => Ok(Store::connect_postgres(url).await?),
+        None => Ok(Store::open_sqlite(&config.data_dir).await?),
+    }
+}
+
+/// Loads the policy named by the configuration. An invalid policy is an error: the
+/// service does not start on a half-understood policy.
+pub fn load_policy(config: &Config) -> anyhow::Result<Policy> {
+    match &config.policy {
+        None => Ok(Policy::builtin_default()?),
+        Some(path) => {
+            let src = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read policy {}: {e}", path.display()))?;
+            let loaded = Policy::load(&path.display().to_string(), &src, jiff::Timestamp::now())?;
+            Ok(loaded.policy)
+        }
+    }
+}
+
+/// Runs the service until the process is stopped. Returns the bootstrap admin token
+/// when the store had no credentials yet (printed once by the caller).
+pub async fn serve(
+    config: Config,
+    on_ready: impl FnOnce(SocketAddr, Option<String>),
+) -> anyhow::Result<()> {
+    let store = open_store(&config).await?;
+    let policy = load_policy(&config)?;
+    let state = Arc::new(AppState::new(store, policy));
+    let bootstrap = state.bootstrap_admin().await?;
+    spawn_background(state.clone());
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    on_ready(addr, bootstrap);
+    axum::serve(listener, api::router(state)).await?;
+    Ok(())
+}
+
+/// Expiry of approval requests and the halt cache, on every replica.
+fn spawn_background(state: Arc<AppState>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        loop {
+            tick.tick().await;
+            state.background_tick().await;
+        }
+    });
+}

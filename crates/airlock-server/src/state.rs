@@ -1,0 +1,141 @@
+//! What the service holds while it runs: the store, the policy in force, the active
+//! halts (refreshed from the store on every replica), and the agents waiting on
+//! their approvals.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use airlock_policy::Policy;
+use airlock_store::{Credential, Halt, Millis, Principal, Scope, Store};
+use tokio::sync::Notify;
+
+use crate::auth::{hash_token, new_token};
+
+pub struct AppState {
+    pub store: Store,
+    policy: RwLock<Arc<Policy>>,
+    halts: RwLock<Vec<Halt>>,
+    waiters: Mutex<HashMap<String, Arc<Notify>>>,
+}
+
+/// The tenant of a fresh installation.
+pub const DEFAULT_TENANT: &str = "default";
+
+pub fn now_ms() -> Millis {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+impl AppState {
+    pub fn new(store: Store, policy: Policy) -> AppState {
+        AppState {
+            store,
+            policy: RwLock::new(Arc::new(policy)),
+            halts: RwLock::new(Vec::new()),
+            waiters: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The policy in force. A reload swaps the whole policy at once: a request sees
+    /// the old one or the new one, never a mix.
+    pub fn policy(&self) -> Arc<Policy> {
+        match self.policy.read() {
+            Ok(p) => p.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The active halt covering this agent, if any.
+    pub fn halted(&self, tenant: &str, agent: &str, zone: Option<&str>) -> Option<Halt> {
+        let halts = match self.halts.read() {
+            Ok(h) => h,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        halts
+            .iter()
+            .find(|h| match &h.scope {
+                Scope::All => true,
+                Scope::Tenant => h.tenant == tenant,
+                Scope::Agent(a) => h.tenant == tenant && a == agent,
+                Scope::Zone(z) => h.tenant == tenant && Some(z.as_str()) == zone,
+            })
+            .cloned()
+    }
+
+    /// Makes a halt effective on this replica at once (the others see it on their next
+    /// refresh, within 100 ms).
+    pub fn add_halt(&self, h: Halt) {
+        if let Ok(mut halts) = self.halts.write() {
+            halts.retain(|x| !(x.tenant == h.tenant && x.scope == h.scope));
+            halts.push(h);
+        }
+    }
+
+    pub fn remove_halt(&self, tenant: &str, scope: &Scope) {
+        if let Ok(mut halts) = self.halts.write() {
+            halts.retain(|x| !(x.tenant == tenant && &x.scope == scope));
+        }
+    }
+
+    /// The notifier agents waiting on `id` sleep on.
+    pub fn waiter(&self, id: &str) -> Arc<Notify> {
+        let mut w = match self.waiters.lock() {
+            Ok(w) => w,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        w.entry(id.to_owned()).or_default().clone()
+    }
+
+    /// Wakes everyone waiting on `id`.
+    pub fn wake(&self, id: &str) {
+        let n = match self.waiters.lock() {
+            Ok(mut w) => w.remove(id),
+            Err(poisoned) => poisoned.into_inner().remove(id),
+        };
+        if let Some(n) = n {
+            n.notify_waiters();
+        }
+    }
+
+    /// Expires overdue approval requests (into denials) and refreshes the halt cache.
+    /// Runs every 100 ms on every replica; a failure leaves the last known halts in
+    /// place (a halt is never lifted by an error).
+    pub async fn background_tick(&self) {
+        if let Ok(expired) = self.store.expire_due(now_ms()).await {
+            for (_, id) in expired {
+                self.wake(&id);
+            }
+        }
+        if let Ok(halts) = self.store.halts().await
+            && let Ok(mut cache) = self.halts.write()
+        {
+            *cache = halts;
+        }
+    }
+
+    /// On a store without any credential, creates the `admin` human of the default
+    /// tenant and returns its token (to be shown once).
+    pub async fn bootstrap_admin(&self) -> anyhow::Result<Option<String>> {
+        if !self.store.credentials(DEFAULT_TENANT).await?.is_empty() {
+            return Ok(None);
+        }
+        let token = new_token()?;
+        self.store
+            .put_credential(&Credential {
+                tenant: DEFAULT_TENANT.into(),
+                name: "admin".into(),
+                principal: Principal::Human,
+                roles: vec![
+                    "admin".into(),
+                    "service-admin".into(),
+                    "approver".into(),
+                    "viewer".into(),
+                    "group:approvers".into(),
+                ],
+                token_hash: hash_token(&token),
+                created_ms: now_ms(),
+                revoked: false,
+            })
+            .await?;
+        Ok(Some(token))
+    }
+}
