@@ -63,6 +63,14 @@ enum Command {
         /// Policy file; the built-in default policy when omitted.
         #[arg(long, short, env = "AIRLOCK_POLICY")]
         policy: Option<PathBuf>,
+        /// Tenant whose `admin` is bootstrapped.
+        #[arg(long, env = "AIRLOCK_ADMIN_TENANT", default_value = "default")]
+        admin_tenant: String,
+        /// Token the `admin` must hold (e.g. from a secret); without it a token is
+        /// created on a fresh tenant and printed once. Prefer the environment
+        /// variable: a command line is visible to other users.
+        #[arg(long, env = "AIRLOCK_ADMIN_TOKEN", hide_env_values = true)]
+        admin_token: Option<String>,
     },
     /// Classify raw tool calls: say what each does, part by part.
     ///
@@ -146,11 +154,15 @@ fn main() -> ExitCode {
             data_dir,
             postgres,
             policy,
+            admin_tenant,
+            admin_token,
         } => serve(airlock_server::Config {
             listen,
             data_dir,
             postgres,
             policy,
+            admin_tenant,
+            admin_token,
         }),
         Command::Policy {
             command: PolicyCommand::Check { files, json },

@@ -33,10 +33,34 @@ fn data_dir(name: &str) -> PathBuf {
 /// Starts `airlock serve` on a free port and reads its address (and, on a fresh
 /// store, the admin token) from stderr.
 fn start(dir: &Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_airlock"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_airlock"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
         .env_remove("AIRLOCK_POSTGRES_URL")
+        .env_remove("AIRLOCK_ADMIN_TOKEN");
+    launch(cmd)
+}
+
+/// A replica on the shared PostgreSQL, administered by `admin_token` in `tenant`.
+fn start_replica(url: &str, tenant: &str, admin_token: &str) -> Server {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_airlock"));
+    cmd.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--postgres",
+        url,
+        "--admin-tenant",
+        tenant,
+    ])
+    .env("AIRLOCK_ADMIN_TOKEN", admin_token);
+    let mut s = launch(cmd);
+    s.admin = Some(admin_token.to_owned());
+    s
+}
+
+fn launch(mut cmd: Command) -> Server {
+    let mut child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -391,4 +415,167 @@ fn a_restart_keeps_pending_approvals_and_tokens() {
     assert_eq!((code, v["status"].as_str()), (200, Some("pending")), "{v}");
     let (_, v) = http(&s.addr, "GET", "/v1/approvals", Some(&admin), "");
     assert_eq!(v["approvals"].as_array().unwrap().len(), 1, "{v}");
+}
+
+/// Two replicas sharing one PostgreSQL (CI sets `AIRLOCK_TEST_POSTGRES_URL`): an
+/// approval given on one wakes the agent waiting on the other, and a halt on one is
+/// obeyed by the other within a second.
+#[test]
+fn two_replicas_share_approvals_and_halts() {
+    let Ok(url) = std::env::var("AIRLOCK_TEST_POSTGRES_URL") else {
+        eprintln!("AIRLOCK_TEST_POSTGRES_URL is not set: the replica test needs PostgreSQL");
+        return;
+    };
+    let unique = format!(
+        "t{}x{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let admin = format!("al_admin_{unique}");
+    let a = start_replica(&url, &unique, &admin);
+    let b = start_replica(&url, &unique, &admin);
+    let agent = new_key(&a, "/v1/agents", json!({"name": "kiro"}));
+    let alice = new_key(
+        &a,
+        "/v1/humans",
+        json!({"name": "alice", "roles": ["approver", "viewer", "group:approvers"]}),
+    );
+
+    let (_, v) = http(
+        &a.addr,
+        "POST",
+        "/v1/actions",
+        Some(&agent),
+        &bash("kubectl delete deployment api -n prod"),
+    );
+    assert_eq!(v["status"], "pending", "{v}");
+    let id = v["id"].as_str().unwrap().to_owned();
+    let (addr, wait_agent, wait_id) = (a.addr.clone(), agent.clone(), id.clone());
+    let waiter = std::thread::spawn(move || {
+        http(
+            &addr,
+            "GET",
+            &format!("/v1/actions/{wait_id}?wait=20s"),
+            Some(&wait_agent),
+            "",
+        )
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, v) = http(
+        &b.addr,
+        "POST",
+        &format!("/v1/approvals/{id}/approve"),
+        Some(&alice),
+        "",
+    );
+    assert_eq!((code, v["status"].as_str()), (200, Some("approved")), "{v}");
+    let clicked = Instant::now();
+    let (_, v) = waiter.join().unwrap();
+    assert_eq!(v["status"], "approved", "{v}");
+    assert!(
+        clicked.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        clicked.elapsed()
+    );
+
+    let (code, _) = http(
+        &b.addr,
+        "POST",
+        "/v1/halt",
+        Some(&admin),
+        r#"{"scope":"agent","name":"kiro","reason":"drill"}"#,
+    );
+    assert_eq!(code, 200);
+    let halted = Instant::now();
+    loop {
+        let (_, v) = http(&a.addr, "POST", "/v1/actions", Some(&agent), &bash("ls"));
+        if v["status"] == "denied" {
+            assert_eq!(v["decision"]["rules"][0], "airlock:halt", "{v}");
+            break;
+        }
+        assert!(
+            halted.elapsed() < Duration::from_secs(1),
+            "the other replica still allows: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Another tenant's tokens see nothing of this tenant: its ids are "not found", its
+/// halts do not reach here, and it cannot vote.
+#[test]
+fn tenants_are_isolated() {
+    let dir = data_dir("tenants");
+    let (id, agent_a) = {
+        let s = start(&dir);
+        let agent = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
+        let (_, v) = http(
+            &s.addr,
+            "POST",
+            "/v1/actions",
+            Some(&agent),
+            &bash("kubectl delete deployment api -n prod"),
+        );
+        (v["id"].as_str().unwrap().to_owned(), agent)
+    };
+    // The same store, now also administered for tenant `other`.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_airlock"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&dir)
+        .args(["--admin-tenant", "other"])
+        .env_remove("AIRLOCK_POSTGRES_URL")
+        .env("AIRLOCK_ADMIN_TOKEN", "al_other_admin_token");
+    let mut s = launch(cmd);
+    s.admin = Some("al_other_admin_token".into());
+    let other_agent = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
+    let other_admin = s.admin.clone().unwrap();
+    for (method, path, token) in [
+        ("GET", format!("/v1/actions/{id}"), &other_agent),
+        ("GET", format!("/v1/actions/{id}"), &other_admin),
+        ("GET", format!("/v1/approvals/{id}"), &other_admin),
+        ("POST", format!("/v1/approvals/{id}/approve"), &other_admin),
+        ("POST", format!("/v1/approvals/{id}/reject"), &other_admin),
+    ] {
+        let (code, v) = http(&s.addr, method, &path, Some(token), "");
+        assert_eq!(code, 404, "{method} {path}: {v}");
+    }
+    let (_, v) = http(
+        &s.addr,
+        "GET",
+        "/v1/approvals?status=any",
+        Some(&other_admin),
+        "",
+    );
+    assert_eq!(v["approvals"].as_array().unwrap().len(), 0, "{v}");
+    // A tenant-wide halt of `other` does not stop the first tenant's agent.
+    let (code, _) = http(
+        &s.addr,
+        "POST",
+        "/v1/halt",
+        Some(&other_admin),
+        r#"{"scope":"tenant","reason":"drill"}"#,
+    );
+    assert_eq!(code, 200);
+    let (_, v) = http(
+        &s.addr,
+        "POST",
+        "/v1/actions",
+        Some(&other_agent),
+        &bash("ls"),
+    );
+    assert_eq!(v["status"], "denied", "{v}");
+    let (_, v) = http(&s.addr, "POST", "/v1/actions", Some(&agent_a), &bash("ls"));
+    assert_eq!(v["status"], "allowed", "{v}");
+    // The first tenant's request is still pending, untouched.
+    let (_, v) = http(
+        &s.addr,
+        "GET",
+        &format!("/v1/actions/{id}"),
+        Some(&agent_a),
+        "",
+    );
+    assert_eq!(v["status"], "pending", "{v}");
 }

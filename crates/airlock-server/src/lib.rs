@@ -40,6 +40,11 @@ pub struct Config {
     pub postgres: Option<String>,
     /// The policy file; the built-in default when `None`.
     pub policy: Option<PathBuf>,
+    /// The tenant whose `admin` is bootstrapped.
+    pub admin_tenant: String,
+    /// A token the `admin` must hold (provisioned by the operator); otherwise one is
+    /// created on a tenant without credentials and shown once.
+    pub admin_token: Option<String>,
 }
 
 /// Opens the store named by the configuration.
@@ -73,7 +78,9 @@ pub async fn serve(
     let store = open_store(&config).await?;
     let policy = load_policy(&config)?;
     let state = Arc::new(AppState::new(store, policy));
-    let bootstrap = state.bootstrap_admin().await?;
+    let bootstrap = state
+        .bootstrap_admin(&config.admin_tenant, config.admin_token.as_deref())
+        .await?;
     spawn_background(state.clone());
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;

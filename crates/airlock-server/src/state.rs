@@ -18,9 +18,6 @@ pub struct AppState {
     waiters: Mutex<HashMap<String, Arc<Notify>>>,
 }
 
-/// The tenant of a fresh installation.
-pub const DEFAULT_TENANT: &str = "default";
-
 pub fn now_ms() -> Millis {
     jiff::Timestamp::now().as_millisecond()
 }
@@ -112,16 +109,32 @@ impl AppState {
         }
     }
 
-    /// On a store without any credential, creates the `admin` human of the default
-    /// tenant and returns its token (to be shown once).
-    pub async fn bootstrap_admin(&self) -> anyhow::Result<Option<String>> {
-        if !self.store.credentials(DEFAULT_TENANT).await?.is_empty() {
-            return Ok(None);
-        }
-        let token = new_token()?;
+    /// Makes sure an administrator exists. With `given` (an operator-provided token,
+    /// from `AIRLOCK_ADMIN_TOKEN` or a secret), the `admin` human of `tenant` holds
+    /// exactly that token. Without it, on a tenant with no credential at all, a new
+    /// token is created and returned (to be shown once).
+    pub async fn bootstrap_admin(
+        &self,
+        tenant: &str,
+        given: Option<&str>,
+    ) -> anyhow::Result<Option<String>> {
+        let token = match given {
+            Some(t) => {
+                if self.store.credential(&hash_token(t)).await?.is_some() {
+                    return Ok(None);
+                }
+                t.to_owned()
+            }
+            None => {
+                if !self.store.credentials(tenant).await?.is_empty() {
+                    return Ok(None);
+                }
+                new_token()?
+            }
+        };
         self.store
             .put_credential(&Credential {
-                tenant: DEFAULT_TENANT.into(),
+                tenant: tenant.into(),
                 name: "admin".into(),
                 principal: Principal::Human,
                 roles: vec![
@@ -136,6 +149,6 @@ impl AppState {
                 revoked: false,
             })
             .await?;
-        Ok(Some(token))
+        Ok(given.is_none().then_some(token))
     }
 }
