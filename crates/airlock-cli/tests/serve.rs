@@ -41,6 +41,29 @@ fn start(dir: &Path) -> Server {
     launch(cmd)
 }
 
+/// `airlock serve` on the built-in default policy with approvals that time out
+/// after `timeout` (the only change).
+fn start_with_timeout(dir: &Path, timeout: &str) -> Server {
+    let default = Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .args(["policy", "default"])
+        .output()
+        .unwrap();
+    let policy = String::from_utf8(default.stdout)
+        .unwrap()
+        .replace("timeout: 1h", &format!("timeout: {timeout}"));
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("policy.yaml");
+    std::fs::write(&path, policy).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_airlock"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .arg("--policy")
+        .arg(&path)
+        .env_remove("AIRLOCK_POSTGRES_URL")
+        .env_remove("AIRLOCK_ADMIN_TOKEN");
+    launch(cmd)
+}
+
 /// A replica on the shared PostgreSQL, administered by `admin_token` in `tenant`.
 fn start_replica(url: &str, tenant: &str, admin_token: &str) -> Server {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_airlock"));
@@ -578,4 +601,74 @@ fn tenants_are_isolated() {
         "",
     );
     assert_eq!(v["status"], "pending", "{v}");
+}
+
+/// Nobody approving means no: a request expires into a denial, the waiting agent
+/// learns it, and nothing can be approved afterwards — also across a restart.
+#[test]
+fn expiry_means_denial_even_after_a_restart() {
+    let dir = data_dir("expiry");
+    let (agent, alice, first) = {
+        let s = start_with_timeout(&dir, "2s");
+        let agent = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
+        let alice = new_key(
+            &s,
+            "/v1/humans",
+            json!({"name": "alice", "roles": ["approver", "viewer", "group:approvers"]}),
+        );
+        let call = bash("kubectl delete deployment api -n prod");
+        let (_, v) = http(&s.addr, "POST", "/v1/actions", Some(&agent), &call);
+        let first = v["id"].as_str().unwrap().to_owned();
+        // The agent waits past the expiry: it is told `expired`, not left hanging.
+        let t = Instant::now();
+        let (_, v) = http(
+            &s.addr,
+            "GET",
+            &format!("/v1/actions/{first}?wait=10s"),
+            Some(&agent),
+            "",
+        );
+        assert_eq!(v["status"], "expired", "{v}");
+        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+        let (code, _) = http(
+            &s.addr,
+            "POST",
+            &format!("/v1/approvals/{first}/approve"),
+            Some(&alice),
+            "",
+        );
+        assert_eq!(code, 409, "nothing is approved after expiry");
+        (agent, alice, first)
+    };
+    let _ = first;
+    // A request left pending when the service stops still expires after a restart.
+    let pending = {
+        let s = start_with_timeout(&dir, "2s");
+        let (_, v) = http(
+            &s.addr,
+            "POST",
+            "/v1/actions",
+            Some(&agent),
+            &bash("kubectl delete deployment web -n prod"),
+        );
+        v["id"].as_str().unwrap().to_owned()
+    }; // killed while pending
+    std::thread::sleep(Duration::from_millis(2500));
+    let s = start_with_timeout(&dir, "2s");
+    let (_, v) = http(
+        &s.addr,
+        "GET",
+        &format!("/v1/actions/{pending}?wait=3s"),
+        Some(&agent),
+        "",
+    );
+    assert_eq!(v["status"], "expired", "{v}");
+    let (code, _) = http(
+        &s.addr,
+        "POST",
+        &format!("/v1/approvals/{pending}/approve"),
+        Some(&alice),
+        "",
+    );
+    assert_eq!(code, 409);
 }
