@@ -44,13 +44,18 @@ fn start(dir: &Path) -> Server {
 /// `airlock serve` on the built-in default policy with approvals that time out
 /// after `timeout` (the only change).
 fn start_with_timeout(dir: &Path, timeout: &str) -> Server {
+    start_with_policy(dir, &|p| {
+        p.replace("timeout: 1h", &format!("timeout: {timeout}"))
+    })
+}
+
+/// `airlock serve` on the built-in default policy changed by `edit`.
+fn start_with_policy(dir: &Path, edit: &dyn Fn(String) -> String) -> Server {
     let default = Command::new(env!("CARGO_BIN_EXE_airlock"))
         .args(["policy", "default"])
         .output()
         .unwrap();
-    let policy = String::from_utf8(default.stdout)
-        .unwrap()
-        .replace("timeout: 1h", &format!("timeout: {timeout}"));
+    let policy = edit(String::from_utf8(default.stdout).unwrap());
     std::fs::create_dir_all(dir).unwrap();
     let path = dir.join("policy.yaml");
     std::fs::write(&path, policy).unwrap();
@@ -671,4 +676,44 @@ fn expiry_means_denial_even_after_a_restart() {
         "",
     );
     assert_eq!(code, 409);
+}
+
+/// A rate limit of N admits exactly N, also when the calls race.
+#[test]
+fn a_rate_limit_never_over_admits() {
+    let dir = data_dir("limits");
+    let s = start_with_policy(&dir, &|p| {
+        p + "\nlimits:\n  - id: reads-per-agent\n    when: { effect: read }\n    per: agent\n    window: 1h\n    max_actions: 5\n    message: slow down and batch your reads\n"
+    });
+    let agent = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
+    let threads: Vec<_> = (0..12)
+        .map(|_| {
+            let (addr, agent) = (s.addr.clone(), agent.clone());
+            std::thread::spawn(move || {
+                http(&addr, "POST", "/v1/actions", Some(&agent), &bash("ls -la"))
+            })
+        })
+        .collect();
+    let answers: Vec<Value> = threads.into_iter().map(|t| t.join().unwrap().1).collect();
+    let allowed = answers.iter().filter(|v| v["status"] == "allowed").count();
+    assert_eq!(allowed, 5, "{answers:?}");
+    let denied = answers
+        .iter()
+        .find(|v| v["status"] == "denied")
+        .expect("the rest are denied");
+    assert_eq!(
+        denied["decision"]["rules"][0], "limit:reads-per-agent",
+        "{denied}"
+    );
+    assert!(
+        denied["decision"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("slow down"),
+        "{denied}"
+    );
+    // Another agent has its own counter.
+    let other = new_key(&s, "/v1/agents", json!({"name": "other"}));
+    let (_, v) = http(&s.addr, "POST", "/v1/actions", Some(&other), &bash("ls"));
+    assert_eq!(v["status"], "allowed", "{v}");
 }

@@ -303,6 +303,28 @@ pub(crate) struct Compiled {
     pub mcp_servers: BTreeMap<String, McpServer>,
     /// Findings of compilation that do not stop the policy from loading.
     pub warnings: Vec<Diagnostic>,
+    pub limits: Vec<Limit>,
+}
+
+/// A compiled limit.
+#[derive(Debug, Clone)]
+pub(crate) struct Limit {
+    pub id: String,
+    pub when: Cond,
+    pub per: LimitPer,
+    pub window_secs: u64,
+    pub measure: Measure,
+    pub tier: Tier,
+    pub message: Option<String>,
+}
+
+/// What a limit counts, and its maximum per window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Measure {
+    Actions(u64),
+    Resources(u64),
+    /// Hundredths of a dollar.
+    CostCents(u64),
 }
 
 #[derive(Debug, Clone)]
@@ -1132,6 +1154,91 @@ pub(crate) fn compile(doc: &PolicyDoc) -> Result<Compiled, Vec<Diagnostic>> {
         );
     }
 
+    let mut limits = Vec::new();
+    let mut limit_ids: Vec<&str> = Vec::new();
+    for (i, l) in doc.limits.iter().enumerate() {
+        let key = format!("limits[{i}]");
+        if limit_ids.contains(&l.id.value.as_str()) {
+            cx.err(
+                l.id.referenced,
+                &format!("{key}.id"),
+                format!("duplicate limit id `{}`", l.id.value),
+            );
+        }
+        limit_ids.push(&l.id.value);
+        let when = match &l.when {
+            Some(m) => cx.cond(&m.value, &format!("{key}.when"), true),
+            None => cx.cond(&MatchDef::default(), &format!("{key}.when"), true),
+        };
+        let window_secs = match parse_duration(&l.window.value) {
+            Some(0) | None => {
+                cx.err(
+                    l.window.referenced,
+                    &format!("{key}.window"),
+                    format!(
+                        "`{}` is not a window; expected a duration such as 1m, 1h or 24h",
+                        l.window.value
+                    ),
+                );
+                0
+            }
+            Some(s) if s > 31 * 86_400 => {
+                cx.err(
+                    l.window.referenced,
+                    &format!("{key}.window"),
+                    "longer than 31 days; expected e.g. 1h or 24h",
+                );
+                s
+            }
+            Some(s) => s,
+        };
+        let mut measures = Vec::new();
+        if let Some(n) = &l.max_actions {
+            measures.push(Measure::Actions(n.value));
+        }
+        if let Some(n) = &l.max_resources {
+            measures.push(Measure::Resources(n.value));
+        }
+        if let Some(c) = &l.max_cost_usd {
+            if !(c.value.is_finite() && c.value >= 0.0) {
+                cx.err(
+                    c.referenced,
+                    &format!("{key}.max_cost_usd"),
+                    "expected a number of dollars, 0 or more",
+                );
+            }
+            measures.push(Measure::CostCents((c.value.max(0.0) * 100.0).round() as u64));
+        }
+        let measure = match measures.as_slice() {
+            [m] => *m,
+            _ => {
+                cx.err(l.id.referenced, &key, "a limit needs exactly one of max_actions, max_resources, max_cost_usd (write one limit per measure)");
+                Measure::Actions(0)
+            }
+        };
+        let tier = l.then.as_ref().map_or(Tier::Deny, |t| t.value);
+        if let Some(t) = &l.then {
+            if t.value < Tier::Approve {
+                cx.err(t.referenced, &format!("{key}.then"), "an exceeded limit must hold (`approve`) or `deny`; `allow` and `log` would not limit anything");
+            } else if t.value == Tier::Approve && default_approval.is_none() {
+                cx.err(
+                    t.referenced,
+                    &format!("{key}.then"),
+                    "`approve` needs approvers: set `defaults.approvals`",
+                );
+            }
+        }
+        limits.push(Limit {
+            id: l.id.value.clone(),
+            when,
+            per: l.per.value,
+            window_secs,
+            measure,
+            tier,
+            message: l.message.clone(),
+        });
+    }
+
     if !cx.errors.is_empty() {
         return Err(cx.errors);
     }
@@ -1159,6 +1266,7 @@ pub(crate) fn compile(doc: &PolicyDoc) -> Result<Compiled, Vec<Diagnostic>> {
         index,
         mcp_servers,
         warnings,
+        limits,
     })
 }
 

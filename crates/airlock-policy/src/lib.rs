@@ -27,11 +27,33 @@ mod lint;
 mod source;
 pub mod testing;
 
-use airlock_model::{Action, Decision, Effect, PolicyRef};
+use airlock_model::{Action, ApprovalRequirement, ApprovalRule, Decision, Effect, PolicyRef, Tier};
 use sha2::{Digest, Sha256};
 
 pub use diag::{Diagnostic, PolicyError, Severity};
 pub use engine::{Decider, PlacedBy, PlacedTarget, Verdict};
+
+/// One limit an action counts against (see [`Policy::limits`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LimitUse {
+    pub id: String,
+    /// The counter: tenant, limit and whose (`agent:kiro`, `zone:ci`, `tenant`).
+    pub key: String,
+    pub window_start_ms: i64,
+    pub window_ms: i64,
+    /// What this action adds (1 action, its resources, its cost in cents).
+    pub amount: u64,
+    pub max: u64,
+    /// `actions`, `resources` or `cents`.
+    pub unit: &'static str,
+    /// Whose counter, as in the key.
+    pub per: String,
+    /// The tier an action over the limit gets.
+    pub tier: Tier,
+    pub message: Option<String>,
+    /// What approving needs when `tier` is `approve`.
+    pub approval: Option<ApprovalRequirement>,
+}
 
 /// The built-in default policy, used when none is given. Safe for a newcomer.
 pub const DEFAULT_POLICY_YAML: &str = include_str!("../policies/default.yaml");
@@ -129,6 +151,87 @@ impl Policy {
     /// group is unknown or its membership comes from the identity provider).
     pub fn group_members(&self, group: &str) -> Option<&[String]> {
         self.compiled.groups.get(group)?.as_deref()
+    }
+
+    /// The limits this action counts against at `now`: for each, the counter's key
+    /// and window, how much the action adds and the maximum. Counting is the
+    /// caller's job (the service does it atomically in its store); this only says
+    /// what to count. `tenant` names the counter's tenant.
+    pub fn limits(&self, action: &Action, tenant: &str, now: jiff::Timestamp) -> Vec<LimitUse> {
+        let p = &self.compiled;
+        if p.limits.is_empty() {
+            return Vec::new();
+        }
+        let secs = now.as_second();
+        let placements = engine::place(p, action);
+        let agent = engine::resolve_agent(p, action);
+        let facts = engine::Facts {
+            action,
+            agent,
+            placements: &placements,
+            now: secs,
+        };
+        let now_ms = now.as_millisecond();
+        p.limits
+            .iter()
+            .filter(|l| l.when.matches(p, &facts))
+            .map(|l| {
+                let whose = match l.per {
+                    source::LimitPer::Agent => format!("agent:{}", action.who.agent),
+                    source::LimitPer::Zone => format!(
+                        "zone:{}",
+                        facts
+                            .agent
+                            .zone
+                            .and_then(|z| p.zones.get(usize::from(z)))
+                            .map_or("(none)", |z| z.name.as_str())
+                    ),
+                    source::LimitPer::Tenant => "tenant".to_owned(),
+                };
+                let window_ms = i64::try_from(l.window_secs)
+                    .unwrap_or(i64::MAX / 1000)
+                    .saturating_mul(1000)
+                    .max(1);
+                let (amount, max, unit) = match l.measure {
+                    compile::Measure::Actions(n) => (1, n, "actions"),
+                    compile::Measure::Resources(n) => (action.resources_affected(), n, "resources"),
+                    // An action without an estimate adds nothing it could be shown to cost.
+                    compile::Measure::CostCents(n) => (
+                        action
+                            .magnitude
+                            .cost_usd
+                            .filter(|c| c.is_finite() && *c > 0.0)
+                            .map_or(0, |c| (c * 100.0).ceil() as u64),
+                        n,
+                        "cents",
+                    ),
+                };
+                LimitUse {
+                    id: l.id.clone(),
+                    key: format!("{tenant}/{}/{whose}", l.id),
+                    window_start_ms: now_ms - now_ms.rem_euclid(window_ms),
+                    window_ms,
+                    amount,
+                    max,
+                    unit,
+                    per: whose,
+                    tier: l.tier,
+                    message: l.message.clone(),
+                    approval: (l.tier == Tier::Approve)
+                        .then_some(p.default_approval.as_ref())
+                        .flatten()
+                        .map(|a| ApprovalRequirement {
+                            requirements: vec![ApprovalRule {
+                                group: a.group.clone(),
+                                approvals: a.count,
+                                rules: vec![format!("limit:{}", l.id)],
+                            }],
+                            timeout_seconds: a.timeout_secs,
+                            on_timeout: Tier::Deny,
+                        }),
+                }
+            })
+            .collect()
     }
 
     /// The human a listed agent acts for (who therefore may not approve its requests).

@@ -43,6 +43,45 @@ pub struct PolicyDoc {
     /// What the classifier may believe about MCP servers, by server name.
     #[serde(default)]
     pub mcp_servers: BTreeMap<String, McpServerDef>,
+    /// Rate limits, budgets and blast-radius caps, counted by the service.
+    #[serde(default)]
+    pub limits: Vec<LimitDef>,
+}
+
+/// A counter over a fixed window: how many matching actions, resources or dollars
+/// one agent (zone, tenant) may spend per window before the limit's tier applies.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitDef {
+    pub id: S<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Which actions count (the rule conditions); every action when omitted.
+    #[serde(default)]
+    pub when: Option<S<MatchDef>>,
+    /// Whose counter: `agent`, `zone` or `tenant`.
+    pub per: S<LimitPer>,
+    /// The window, e.g. `1m`, `1h`, `24h`.
+    pub window: S<String>,
+    #[serde(default)]
+    pub max_actions: Option<S<u64>>,
+    #[serde(default)]
+    pub max_resources: Option<S<u64>>,
+    #[serde(default)]
+    pub max_cost_usd: Option<S<f64>>,
+    /// What an action over the limit gets: `deny` (the default) or `approve`.
+    #[serde(default)]
+    pub then: Option<S<Tier>>,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LimitPer {
+    Agent,
+    Zone,
+    Tenant,
 }
 
 /// One MCP server: whether its own tool annotations are trusted, and the effect of

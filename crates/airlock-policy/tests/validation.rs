@@ -606,3 +606,57 @@ fn rendered_findings_name_file_line_column_and_key() {
     );
     assert!(text.contains("nothing was loaded"), "{text}");
 }
+
+#[test]
+fn limits_compile_and_say_what_to_count() {
+    let src = without_unknown_holds(&base(
+        "limits:\n  - id: reads-per-agent\n    when: { effect: read }\n    per: agent\n    window: 1h\n    max_actions: 3\n  - id: blast-radius\n    when: { effect: delete }\n    per: tenant\n    window: 1h\n    max_resources: 100\n",
+    ));
+    let policy = Policy::load("p.yaml", &src, now()).unwrap().policy;
+    let read: airlock_model::Action = serde_json::from_str(
+        r#"{"who":{"agent":"kiro"},"what":{"tool":"aws","operation":"s3:GetObject","effect":"read"}}"#,
+    )
+    .unwrap();
+    let uses = policy.limits(&read, "acme", now());
+    assert_eq!(uses.len(), 1, "{uses:?}");
+    let u = &uses[0];
+    assert_eq!((u.id.as_str(), u.amount, u.max), ("reads-per-agent", 1, 3));
+    assert_eq!(u.key, "acme/reads-per-agent/agent:kiro");
+    assert_eq!(u.window_ms, 3_600_000);
+    assert_eq!(u.window_start_ms % 3_600_000, 0);
+    assert_eq!(u.tier, airlock_model::Tier::Deny);
+    let delete: airlock_model::Action = serde_json::from_str(
+        r#"{"who":{"agent":"kiro"},"what":{"tool":"aws","operation":"s3:DeleteObject","effect":"delete"},"magnitude":{"resources":40}}"#,
+    )
+    .unwrap();
+    let uses = policy.limits(&delete, "acme", now());
+    assert_eq!(uses.len(), 1);
+    assert_eq!(
+        (uses[0].amount, uses[0].max, uses[0].unit),
+        (40, 100, "resources")
+    );
+}
+
+#[test]
+fn a_limit_that_limits_nothing_is_rejected() {
+    let bad = [
+        (
+            "    max_actions: 3\n    max_resources: 3\n",
+            "exactly one of",
+        ),
+        ("    max_actions: 3\n    then: allow\n", "would not limit"),
+        ("    max_actions: 3\n    then: approve\n", "needs approvers"),
+    ];
+    for (extra, message) in bad {
+        let src = base(&format!(
+            "limits:\n  - id: l\n    per: agent\n    window: 1h\n{extra}"
+        ));
+        let errs = errors(&src);
+        assert!(
+            errs.iter().any(|d| d.message.contains(message)),
+            "{extra}: {errs:?}"
+        );
+    }
+    let src = base("limits:\n  - id: l\n    per: agent\n    window: soon\n    max_actions: 3\n");
+    assert!(errors(&src).iter().any(|d| d.key == "limits[0].window"));
+}

@@ -117,6 +117,17 @@ async fn submit(
         None => policy.decide(&action, at),
     };
     decision.id = action.id.clone();
+    if decision.decision != Tier::Deny {
+        for limit in policy.limits(&action, &caller.tenant, at) {
+            if !st
+                .store
+                .take(&limit.key, limit.window_start_ms, limit.amount, limit.max)
+                .await?
+            {
+                over_limit(&mut decision, &limit);
+            }
+        }
+    }
     let digest = digest(&input, &decision.policy.version);
 
     // A granted approval for exactly this call lets it through, once.
@@ -218,6 +229,32 @@ fn record_id(now: i64) -> ApiResult<String> {
     let mut r = [0u8; 8];
     getrandom::fill(&mut r).map_err(|e| ApiError::Unavailable(format!("no randomness: {e}")))?;
     Ok(format!("act_{now:013x}{}", hex(&r)))
+}
+
+/// An action over a limit gets the limit's tier when that is stricter, and the
+/// decision names the limit.
+fn over_limit(decision: &mut Decision, limit: &airlock_policy::LimitUse) {
+    let why = format!(
+        "over limit `{}`: at most {} {} per {} s for {}{}",
+        limit.id,
+        limit.max,
+        limit.unit,
+        limit.window_ms / 1000,
+        limit.per,
+        limit
+            .message
+            .as_deref()
+            .map_or(String::new(), |m| format!("; {m}"))
+    );
+    if limit.tier > decision.decision {
+        decision.decision = limit.tier;
+        decision.rules = vec![format!("limit:{}", limit.id)];
+        decision.reason = why;
+        decision.approval = limit.approval.clone();
+    } else if limit.tier == decision.decision {
+        decision.rules.push(format!("limit:{}", limit.id));
+        decision.reason = format!("{}; {why}", decision.reason);
+    }
 }
 
 fn halted_decision(policy: &Policy, action: &Action, h: &Halt) -> Decision {
