@@ -717,3 +717,55 @@ fn a_rate_limit_never_over_admits() {
     let (_, v) = http(&s.addr, "POST", "/v1/actions", Some(&other), &bash("ls"));
     assert_eq!(v["status"], "allowed", "{v}");
 }
+
+/// An agent that keeps going over its limits is halted until a human resumes it.
+#[test]
+fn the_circuit_breaker_halts_a_runaway_agent() {
+    let dir = data_dir("breaker");
+    let s = start_with_policy(&dir, &|p| {
+        p.replace(
+            "defaults:\n",
+            "defaults:\n  circuit_breaker: { trips: 2, window: 1h }\n",
+        ) + "\nlimits:\n  - id: one-listing\n    when: { tool: ls }\n    per: agent\n    window: 1h\n    max_actions: 1\n"
+    });
+    let agent = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
+    let statuses: Vec<String> = (0..4)
+        .map(|_| {
+            let (_, v) = http(&s.addr, "POST", "/v1/actions", Some(&agent), &bash("ls"));
+            v["status"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(statuses, ["allowed", "denied", "denied", "denied"]);
+    // The third trip halted the agent: now even an unlimited read is denied.
+    let (_, v) = http(
+        &s.addr,
+        "POST",
+        "/v1/actions",
+        Some(&agent),
+        &bash("git status"),
+    );
+    assert_eq!(v["decision"]["rules"][0], "airlock:halt", "{v}");
+    assert!(
+        v["decision"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("circuit breaker"),
+        "{v}"
+    );
+    let (code, _) = http(
+        &s.addr,
+        "POST",
+        "/v1/resume",
+        s.admin.as_deref(),
+        r#"{"scope":"agent","name":"kiro"}"#,
+    );
+    assert_eq!(code, 200);
+    let (_, v) = http(
+        &s.addr,
+        "POST",
+        "/v1/actions",
+        Some(&agent),
+        &bash("git status"),
+    );
+    assert_eq!(v["status"], "allowed", "{v}");
+}

@@ -304,6 +304,8 @@ pub(crate) struct Compiled {
     /// Findings of compilation that do not stop the policy from loading.
     pub warnings: Vec<Diagnostic>,
     pub limits: Vec<Limit>,
+    /// Limit hits (trips) and the window after which an agent is halted.
+    pub breaker: Option<(u64, u64)>,
 }
 
 /// A compiled limit.
@@ -1239,6 +1241,18 @@ pub(crate) fn compile(doc: &PolicyDoc) -> Result<Compiled, Vec<Diagnostic>> {
         });
     }
 
+    let breaker = doc.defaults.circuit_breaker.as_ref().and_then(|b| {
+        let window = parse_duration(&b.value.window).filter(|w| *w > 0);
+        if window.is_none() || b.value.trips == 0 {
+            cx.err(
+                b.referenced,
+                "defaults.circuit_breaker",
+                "expected `trips` of 1 or more and a `window` such as 10m",
+            );
+        }
+        Some((b.value.trips, window?))
+    });
+
     if !cx.errors.is_empty() {
         return Err(cx.errors);
     }
@@ -1267,6 +1281,7 @@ pub(crate) fn compile(doc: &PolicyDoc) -> Result<Compiled, Vec<Diagnostic>> {
         mcp_servers,
         warnings,
         limits,
+        breaker,
     })
 }
 

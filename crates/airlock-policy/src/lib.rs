@@ -234,6 +234,12 @@ impl Policy {
             .collect()
     }
 
+    /// The circuit breaker: how many limit hits within how many seconds halt an
+    /// agent, when the policy sets one.
+    pub fn circuit_breaker(&self) -> Option<(u64, u64)> {
+        self.compiled.breaker
+    }
+
     /// The human a listed agent acts for (who therefore may not approve its requests).
     pub fn agent_operator(&self, agent: &str) -> Option<&str> {
         self.compiled.agents.get(agent)?.operator.as_deref()

@@ -120,6 +120,17 @@ pub struct Defaults {
     /// Approval settings for `approve` rules that do not give their own.
     #[serde(default)]
     pub approvals: Option<S<ApprovalsDef>>,
+    /// Halt an agent that keeps going over its limits (a runaway loop).
+    #[serde(default)]
+    pub circuit_breaker: Option<S<BreakerDef>>,
+}
+
+/// `trips` limit hits within `window` halt the agent until a human resumes it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerDef {
+    pub trips: u64,
+    pub window: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -660,3 +660,24 @@ fn a_limit_that_limits_nothing_is_rejected() {
     let src = base("limits:\n  - id: l\n    per: agent\n    window: soon\n    max_actions: 3\n");
     assert!(errors(&src).iter().any(|d| d.key == "limits[0].window"));
 }
+
+#[test]
+fn a_circuit_breaker_needs_trips_and_a_window() {
+    for bad in ["{ trips: 0, window: 1h }", "{ trips: 3, window: never }"] {
+        let src = base("").replace(
+            "  unplaced: production\n",
+            &format!("  unplaced: production\n  circuit_breaker: {bad}\n"),
+        );
+        let errs = errors(&src);
+        assert!(
+            errs.iter().any(|d| d.key == "defaults.circuit_breaker"),
+            "{bad}: {errs:?}"
+        );
+    }
+    let src = without_unknown_holds(&base("")).replace(
+        "  unplaced: production\n",
+        "  unplaced: production\n  circuit_breaker: { trips: 3, window: 10m }\n",
+    );
+    let policy = Policy::load("p.yaml", &src, now()).unwrap().policy;
+    assert_eq!(policy.circuit_breaker(), Some((3, 600)));
+}

@@ -118,6 +118,7 @@ async fn submit(
     };
     decision.id = action.id.clone();
     if decision.decision != Tier::Deny {
+        let mut tripped = false;
         for limit in policy.limits(&action, &caller.tenant, at) {
             if !st
                 .store
@@ -125,7 +126,11 @@ async fn submit(
                 .await?
             {
                 over_limit(&mut decision, &limit);
+                tripped = true;
             }
+        }
+        if tripped {
+            trip_breaker(&st, &policy, &caller, now).await?;
         }
     }
     let digest = digest(&input, &decision.policy.version);
@@ -229,6 +234,38 @@ fn record_id(now: i64) -> ApiResult<String> {
     let mut r = [0u8; 8];
     getrandom::fill(&mut r).map_err(|e| ApiError::Unavailable(format!("no randomness: {e}")))?;
     Ok(format!("act_{now:013x}{}", hex(&r)))
+}
+
+/// Counts a limit hit against the policy's circuit breaker; one too many halts the
+/// agent (a runaway loop) until a human resumes it.
+async fn trip_breaker(st: &AppState, policy: &Policy, caller: &Caller, now: i64) -> ApiResult<()> {
+    let Some((trips, window_secs)) = policy.circuit_breaker() else {
+        return Ok(());
+    };
+    let window_ms = i64::try_from(window_secs)
+        .unwrap_or(i64::MAX / 1000)
+        .saturating_mul(1000)
+        .max(1);
+    let key = format!("{}/airlock:breaker/agent:{}", caller.tenant, caller.name);
+    if st
+        .store
+        .take(&key, now - now.rem_euclid(window_ms), 1, trips)
+        .await?
+    {
+        return Ok(());
+    }
+    let h = Halt {
+        tenant: caller.tenant.clone(),
+        scope: Scope::Agent(caller.name.clone()),
+        reason: format!(
+            "circuit breaker: more than {trips} limit hits within {window_secs} s (a runaway loop?)"
+        ),
+        by: "airlock".into(),
+        at_ms: now,
+    };
+    st.store.halt(&h).await?;
+    st.add_halt(h);
+    Ok(())
 }
 
 /// An action over a limit gets the limit's tier when that is stricter, and the
