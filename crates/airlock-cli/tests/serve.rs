@@ -769,3 +769,45 @@ fn the_circuit_breaker_halts_a_runaway_agent() {
     );
     assert_eq!(v["status"], "allowed", "{v}");
 }
+
+/// Keys are listed without secrets, rotate at once, and revoke at once.
+#[test]
+fn agent_keys_rotate_and_revoke() {
+    let dir = data_dir("keys");
+    let s = start(&dir);
+    let admin = s.admin.clone().unwrap();
+    let first = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
+    let (_, v) = http(&s.addr, "POST", "/v1/actions", Some(&first), &bash("ls"));
+    assert_eq!(v["status"], "allowed");
+    // Rotation: the new key works, the old one stops.
+    let second = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
+    let (code, _) = http(&s.addr, "POST", "/v1/actions", Some(&first), &bash("ls"));
+    assert_eq!(code, 401);
+    let (code, _) = http(&s.addr, "POST", "/v1/actions", Some(&second), &bash("ls"));
+    assert_eq!(code, 200);
+    let (code, v) = http(&s.addr, "GET", "/v1/agents", Some(&admin), "");
+    assert_eq!(code, 200);
+    let listed = v.to_string();
+    assert!(
+        listed.contains("kiro") && !listed.contains(&second) && !listed.contains("hash"),
+        "{v}"
+    );
+    // Revocation.
+    let (code, _) = http(&s.addr, "DELETE", "/v1/agents/kiro", Some(&admin), "");
+    assert_eq!(code, 200);
+    let (code, _) = http(&s.addr, "POST", "/v1/actions", Some(&second), &bash("ls"));
+    assert_eq!(code, 401);
+    let (code, _) = http(&s.addr, "DELETE", "/v1/agents/kiro", Some(&admin), "");
+    assert_eq!(code, 404, "already revoked");
+    // Names are validated; agents cannot administer.
+    let (code, _) = http(
+        &s.addr,
+        "POST",
+        "/v1/agents",
+        Some(&admin),
+        r#"{"name":"bad name\u0000"}"#,
+    );
+    assert_eq!(code, 400);
+    let (code, _) = http(&s.addr, "DELETE", "/v1/humans/admin", Some(&admin), "");
+    assert_eq!(code, 409, "an admin cannot lock themselves out");
+}

@@ -42,8 +42,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/approvals/{id}/reject", post(reject))
         .route("/v1/halt", post(halt))
         .route("/v1/resume", post(resume))
-        .route("/v1/agents", post(add_agent))
-        .route("/v1/humans", post(add_human))
+        .route("/v1/agents", post(add_agent).get(list_agents))
+        .route("/v1/agents/{name}", axum::routing::delete(revoke_agent))
+        .route("/v1/humans", post(add_human).get(list_humans))
+        .route("/v1/humans/{name}", axum::routing::delete(revoke_human))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }
@@ -772,4 +774,63 @@ async fn issue(
         })
         .await?;
     Ok(Json(json!({ "name": b.name, "token": token })))
+}
+
+/// `GET /v1/agents`: the tenant's agent keys (names, when issued, revoked or not;
+/// never a token or its hash).
+async fn list_agents(st: S, headers: HeaderMap) -> ApiResult<Json<Value>> {
+    list_principals(st, headers, Principal::Agent).await
+}
+
+async fn list_humans(st: S, headers: HeaderMap) -> ApiResult<Json<Value>> {
+    list_principals(st, headers, Principal::Human).await
+}
+
+async fn list_principals(
+    State(st): S,
+    headers: HeaderMap,
+    principal: Principal,
+) -> ApiResult<Json<Value>> {
+    let caller = auth::caller(&st, &headers).await?;
+    caller.require_human("admin")?;
+    let items: Vec<Value> = st
+        .store
+        .credentials(&caller.tenant)
+        .await?
+        .into_iter()
+        .filter(|c| c.principal == principal)
+        .map(|c| json!({ "name": c.name, "roles": c.roles, "created_ms": c.created_ms, "revoked": c.revoked }))
+        .collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+/// `DELETE /v1/agents/{name}`: revokes the agent's key at once.
+async fn revoke_agent(st: S, headers: HeaderMap, name: Path<String>) -> ApiResult<Json<Value>> {
+    revoke_principal(st, headers, name, Principal::Agent).await
+}
+
+async fn revoke_human(st: S, headers: HeaderMap, name: Path<String>) -> ApiResult<Json<Value>> {
+    revoke_principal(st, headers, name, Principal::Human).await
+}
+
+async fn revoke_principal(
+    State(st): S,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    principal: Principal,
+) -> ApiResult<Json<Value>> {
+    let caller = auth::caller(&st, &headers).await?;
+    caller.require_human("admin")?;
+    if principal == Principal::Human && name == caller.name {
+        return Err(ApiError::Conflict(
+            "an admin cannot revoke their own token; another admin must".into(),
+        ));
+    }
+    if st.store.revoke(&caller.tenant, &name, principal).await? {
+        Ok(Json(json!({ "revoked": name })))
+    } else {
+        Err(ApiError::NotFound(format!(
+            "no live credential named `{name}`"
+        )))
+    }
 }
