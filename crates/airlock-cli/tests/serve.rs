@@ -811,3 +811,38 @@ fn agent_keys_rotate_and_revoke() {
     let (code, _) = http(&s.addr, "DELETE", "/v1/humans/admin", Some(&admin), "");
     assert_eq!(code, 409, "an admin cannot lock themselves out");
 }
+
+/// `/metrics` counts decisions by tier and rule, and shows the approval queue.
+#[test]
+fn metrics_count_decisions_and_the_queue() {
+    let dir = data_dir("metrics");
+    let s = start(&dir);
+    let agent = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
+    for cmd in ["ls", "git status", "kubectl delete deployment api -n prod"] {
+        http(&s.addr, "POST", "/v1/actions", Some(&agent), &bash(cmd));
+    }
+    let (code, _) = http(&s.addr, "GET", "/metrics", Some(&agent), "");
+    assert_eq!(code, 403);
+    let mut conn = TcpStream::connect(&s.addr).unwrap();
+    write!(
+        conn,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+        s.admin.as_deref().unwrap()
+    )
+    .unwrap();
+    let mut text = String::new();
+    conn.read_to_string(&mut text).unwrap();
+    assert!(
+        text.contains("airlock_decisions_total{tier=\"allow\"} 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("airlock_decisions_total{tier=\"approve\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("airlock_decisions_by_rule_total{rule=\"reads\"} 2"),
+        "{text}"
+    );
+    assert!(text.contains("airlock_approvals_pending 1"), "{text}");
+}

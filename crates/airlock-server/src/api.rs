@@ -34,6 +34,7 @@ type S = State<Arc<AppState>>;
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
         .route("/v1/actions", post(submit))
         .route("/v1/actions/{id}", get(action_status))
         .route("/v1/approvals", get(list_approvals))
@@ -128,6 +129,7 @@ async fn submit(
                 .await?
             {
                 over_limit(&mut decision, &limit);
+                st.count("airlock_limit_hits_total", &limit.id);
                 tripped = true;
             }
         }
@@ -155,6 +157,10 @@ async fn submit(
         )));
     }
 
+    st.count("airlock_decisions_total", decision.decision.as_str());
+    for rule in &decision.rules {
+        st.count("airlock_decisions_by_rule_total", rule);
+    }
     let status = match decision.decision {
         Tier::Allow | Tier::Log => Status::Allowed,
         Tier::Approve => Status::Pending,
@@ -833,4 +839,50 @@ async fn revoke_principal(
             "no live credential named `{name}`"
         )))
     }
+}
+
+/// `GET /metrics`: Prometheus text format, service-wide (role `service-admin`).
+async fn metrics(State(st): S, headers: HeaderMap) -> ApiResult<String> {
+    let caller = auth::caller(&st, &headers).await?;
+    caller.require_human("service-admin")?;
+    let mut out = String::new();
+    let help = [
+        ("airlock_decisions_total", "tier", "Decisions by tier."),
+        (
+            "airlock_decisions_by_rule_total",
+            "rule",
+            "Decisions by deciding rule.",
+        ),
+        (
+            "airlock_limit_hits_total",
+            "limit",
+            "Actions that went over a limit.",
+        ),
+    ];
+    let counters = st.counters();
+    for (name, label, text) in help {
+        out.push_str(&format!("# HELP {name} {text}\n# TYPE {name} counter\n"));
+        for ((_, value), n) in counters.iter().filter(|((m, _), _)| *m == name) {
+            out.push_str(&format!(
+                "{name}{{{label}=\"{}\"}} {n}\n",
+                escape_label(value)
+            ));
+        }
+    }
+    let pending = st.store.count_pending(None).await?;
+    out.push_str(&format!(
+        "# HELP airlock_approvals_pending Requests waiting for approvers.\n# TYPE airlock_approvals_pending gauge\nairlock_approvals_pending {pending}\n"
+    ));
+    out.push_str(&format!(
+        "# HELP airlock_halts_active Active halts.\n# TYPE airlock_halts_active gauge\nairlock_halts_active {}\n",
+        st.active_halts()
+    ));
+    Ok(out)
+}
+
+/// Prometheus label values escape backslash, quote and newline.
+fn escape_label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }

@@ -16,6 +16,8 @@ pub struct AppState {
     policy: RwLock<Arc<Policy>>,
     halts: RwLock<Vec<Halt>>,
     waiters: Mutex<HashMap<String, Arc<Notify>>>,
+    /// Counters for `/metrics`, by metric name and label value.
+    counters: Mutex<std::collections::BTreeMap<(&'static str, String), u64>>,
 }
 
 pub fn now_ms() -> Millis {
@@ -29,6 +31,7 @@ impl AppState {
             policy: RwLock::new(Arc::new(policy)),
             halts: RwLock::new(Vec::new()),
             waiters: Mutex::new(HashMap::new()),
+            counters: Mutex::new(std::collections::BTreeMap::new()),
         }
     }
 
@@ -71,6 +74,28 @@ impl AppState {
         if let Ok(mut halts) = self.halts.write() {
             halts.retain(|x| !(x.tenant == tenant && &x.scope == scope));
         }
+    }
+
+    /// Adds one to a counter of `/metrics`.
+    pub fn count(&self, metric: &'static str, label: &str) {
+        let mut c = match self.counters.lock() {
+            Ok(c) => c,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *c.entry((metric, label.to_owned())).or_default() += 1;
+    }
+
+    /// The counters, for `/metrics`.
+    pub fn counters(&self) -> Vec<((&'static str, String), u64)> {
+        let c = match self.counters.lock() {
+            Ok(c) => c,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        c.iter().map(|(k, v)| (k.clone(), *v)).collect()
+    }
+
+    pub fn active_halts(&self) -> usize {
+        self.halts.read().map_or(0, |h| h.len())
     }
 
     /// The notifier agents waiting on `id` sleep on.
