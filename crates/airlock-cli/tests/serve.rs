@@ -846,3 +846,44 @@ fn metrics_count_decisions_and_the_queue() {
     );
     assert!(text.contains("airlock_approvals_pending 1"), "{text}");
 }
+
+/// The policy is swapped whole: a broken edit keeps the one in force, a good edit is
+/// picked up without a restart, and every decision names the version it used.
+#[test]
+fn the_policy_reloads_whole_or_not_at_all() {
+    let dir = data_dir("reload");
+    let s = start_with_policy(&dir, &|p| p);
+    let admin = s.admin.clone().unwrap();
+    let agent = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
+    let (_, v) = http(&s.addr, "GET", "/v1/policy", Some(&admin), "");
+    let first = v["version"].as_str().unwrap().to_owned();
+    let path = dir.join("policy.yaml");
+    let good = std::fs::read_to_string(&path).unwrap();
+
+    std::fs::write(&path, format!("{good}\nrules: [oops\n")).unwrap();
+    let (code, v) = http(&s.addr, "POST", "/v1/policy/reload", Some(&admin), "");
+    assert_eq!(code, 400, "{v}");
+    let (_, v) = http(&s.addr, "POST", "/v1/actions", Some(&agent), &bash("ls"));
+    assert_eq!(v["status"], "allowed");
+    assert_eq!(v["decision"]["policy"]["version"], first.as_str());
+
+    // A good edit: listing files is now denied. The file watch picks it up.
+    let stricter = good.replacen(
+        "rules:\n",
+        "rules:\n  - id: no-listing\n    when: { tool: ls }\n    then: deny\n",
+        1,
+    );
+    assert_ne!(stricter, good);
+    std::fs::write(&path, stricter).unwrap();
+    let t = Instant::now();
+    loop {
+        let (_, v) = http(&s.addr, "POST", "/v1/actions", Some(&agent), &bash("ls"));
+        if v["status"] == "denied" {
+            assert_eq!(v["decision"]["rules"][0], "no-listing", "{v}");
+            assert_ne!(v["decision"]["policy"]["version"], first.as_str());
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(5), "not reloaded: {v}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -35,6 +35,8 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
+        .route("/v1/policy", get(policy_info))
+        .route("/v1/policy/reload", post(reload_policy))
         .route("/v1/actions", post(submit))
         .route("/v1/actions/{id}", get(action_status))
         .route("/v1/approvals", get(list_approvals))
@@ -885,4 +887,26 @@ fn escape_label(v: &str) -> String {
     v.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
+}
+
+/// `GET /v1/policy`: the policy in force (name and version).
+async fn policy_info(State(st): S, headers: HeaderMap) -> ApiResult<Json<Value>> {
+    auth::caller(&st, &headers).await?;
+    let p = st.policy();
+    Ok(Json(
+        json!({ "name": p.name(), "version": p.version(), "rules": p.rule_count() }),
+    ))
+}
+
+/// `POST /v1/policy/reload`: re-reads the policy file (it is also reloaded when it
+/// changes). A policy that does not load changes nothing and the errors come back.
+async fn reload_policy(State(st): S, headers: HeaderMap) -> ApiResult<Json<Value>> {
+    let caller = auth::caller(&st, &headers).await?;
+    caller.require_human("service-admin")?;
+    match st.reload_policy() {
+        Ok(version) => Ok(Json(json!({ "reloaded": true, "version": version }))),
+        Err(errors) => Err(ApiError::BadRequest(format!(
+            "the policy was not reloaded; the one in force stays:\n{errors}"
+        ))),
+    }
 }

@@ -77,7 +77,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
     let policy = load_policy(&config)?;
-    let state = Arc::new(AppState::new(store, policy));
+    let state = Arc::new(AppState::new(store, policy, config.policy.clone()));
     let bootstrap = state
         .bootstrap_admin(&config.admin_tenant, config.admin_token.as_deref())
         .await?;

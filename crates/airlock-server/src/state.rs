@@ -16,6 +16,9 @@ pub struct AppState {
     policy: RwLock<Arc<Policy>>,
     halts: RwLock<Vec<Halt>>,
     waiters: Mutex<HashMap<String, Arc<Notify>>>,
+    /// The policy file, when there is one, and its modification time when loaded.
+    policy_file: Option<std::path::PathBuf>,
+    policy_mtime: Mutex<Option<std::time::SystemTime>>,
     /// Counters for `/metrics`, by metric name and label value.
     counters: Mutex<std::collections::BTreeMap<(&'static str, String), u64>>,
 }
@@ -25,8 +28,13 @@ pub fn now_ms() -> Millis {
 }
 
 impl AppState {
-    pub fn new(store: Store, policy: Policy) -> AppState {
+    pub fn new(store: Store, policy: Policy, policy_file: Option<std::path::PathBuf>) -> AppState {
+        let mtime = policy_file
+            .as_deref()
+            .and_then(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
         AppState {
+            policy_file,
+            policy_mtime: Mutex::new(mtime),
             store,
             policy: RwLock::new(Arc::new(policy)),
             halts: RwLock::new(Vec::new()),
@@ -41,6 +49,50 @@ impl AppState {
         match self.policy.read() {
             Ok(p) => p.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Re-reads the policy file. A policy that does not load changes nothing: the
+    /// one in force stays, and the errors are returned.
+    pub fn reload_policy(&self) -> Result<String, String> {
+        let Some(path) = &self.policy_file else {
+            return Err("the service runs on the built-in default policy; start it with --policy FILE to reload one".into());
+        };
+        let mtime = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        let src = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let name = path.display().to_string();
+        let loaded = Policy::load(&name, &src, jiff::Timestamp::now()).map_err(|e| {
+            e.diagnostics
+                .iter()
+                .map(|d| d.render(&name))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })?;
+        let version = loaded.policy.version().to_owned();
+        if let Ok(mut p) = self.policy.write() {
+            *p = Arc::new(loaded.policy);
+        }
+        if let Ok(mut m) = self.policy_mtime.lock() {
+            *m = mtime;
+        }
+        Ok(version)
+    }
+
+    /// Reloads the policy file when it has changed since it was loaded.
+    fn reload_if_changed(&self) {
+        let Some(path) = &self.policy_file else {
+            return;
+        };
+        let now = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        let changed = self.policy_mtime.lock().map_or(false, |m| *m != now);
+        if changed {
+            // A bad edit keeps the policy in force; the next change is tried again.
+            if self.reload_policy().is_err()
+                && let Ok(mut m) = self.policy_mtime.lock()
+            {
+                *m = now;
+            }
         }
     }
 
@@ -122,6 +174,7 @@ impl AppState {
     /// Runs every 100 ms on every replica; a failure leaves the last known halts in
     /// place (a halt is never lifted by an error).
     pub async fn background_tick(&self) {
+        self.reload_if_changed();
         if let Ok(expired) = self.store.expire_due(now_ms()).await {
             for (_, id) in expired {
                 self.wake(&id);
