@@ -85,7 +85,7 @@ impl AppState {
             return;
         };
         let now = std::fs::metadata(path).and_then(|m| m.modified()).ok();
-        let changed = self.policy_mtime.lock().map_or(false, |m| *m != now);
+        let changed = self.policy_mtime.lock().is_ok_and(|m| *m != now);
         if changed {
             // A bad edit keeps the policy in force; the next change is tried again.
             if self.reload_policy().is_err()
