@@ -1485,7 +1485,11 @@ fn kubectl(w: &Walker, c: &Cmd, rest: &[&str], stdin: Option<&Stdin>, out: &mut 
     match verb {
         "get" | "describe" | "logs" | "top" | "explain" | "api-resources" | "api-versions"
         | "version" | "cluster-info" | "diff" | "events" | "wait" => {
-            c.part(out, Read, format!("`kubectl {verb}` only reads"));
+            let i = c.part(out, Read, format!("`kubectl {verb}` only reads"));
+            out.parts[i].operation = Some(format!("kubectl:{verb}"));
+            if !res_kind.is_empty() && matches!(verb, "get" | "describe" | "logs" | "top") {
+                target(res_kind, res_name, out);
+            }
         }
         "auth" if pos.get(1).is_some_and(|s| *s == "can-i" || *s == "whoami") => {
             c.part(out, Read, "checks permissions");

@@ -887,3 +887,54 @@ fn the_policy_reloads_whole_or_not_at_all() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// The first time an agent runs an operation in production it is held; once one has
+/// been approved and used, the same operation goes through.
+#[test]
+fn a_first_seen_production_operation_is_held_once() {
+    let dir = data_dir("first-seen");
+    let s = start_with_policy(&dir, &|p| {
+        p.replace("defaults:\n", "defaults:\n  first_seen: approve\n")
+    });
+    let agent = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
+    let alice = new_key(
+        &s,
+        "/v1/humans",
+        json!({"name": "alice", "roles": ["approver", "group:approvers"]}),
+    );
+    let call = bash("kubectl get pods -n prod");
+    let (_, v) = http(&s.addr, "POST", "/v1/actions", Some(&agent), &call);
+    assert_eq!(v["status"], "pending", "{v}");
+    assert_eq!(v["decision"]["rules"][0], "airlock:first-seen");
+    let id = v["id"].as_str().unwrap().to_owned();
+    // Asking again before anyone approved: still first-seen.
+    let (_, v) = http(&s.addr, "POST", "/v1/actions", Some(&agent), &call);
+    assert_eq!(v["status"], "pending", "{v}");
+    let (code, _) = http(
+        &s.addr,
+        "POST",
+        &format!("/v1/approvals/{id}/approve"),
+        Some(&alice),
+        "",
+    );
+    assert_eq!(code, 200);
+    let (_, v) = http(
+        &s.addr,
+        "POST",
+        &format!("/v1/actions?approval={id}"),
+        Some(&agent),
+        &call,
+    );
+    assert_eq!(v["allowed"], true, "{v}");
+    // Seen now: the same operation goes straight through; another is new.
+    let (_, v) = http(&s.addr, "POST", "/v1/actions", Some(&agent), &call);
+    assert_eq!(v["status"], "allowed", "{v}");
+    let (_, v) = http(
+        &s.addr,
+        "POST",
+        "/v1/actions",
+        Some(&agent),
+        &bash("kubectl describe deploy api -n prod"),
+    );
+    assert_eq!(v["status"], "pending", "{v}");
+}

@@ -306,6 +306,8 @@ pub(crate) struct Compiled {
     pub limits: Vec<Limit>,
     /// Limit hits (trips) and the window after which an agent is halted.
     pub breaker: Option<(u64, u64)>,
+    /// The tier of a first-seen operation in the most sensitive environment.
+    pub first_seen: Option<Tier>,
 }
 
 /// A compiled limit.
@@ -1253,6 +1255,24 @@ pub(crate) fn compile(doc: &PolicyDoc) -> Result<Compiled, Vec<Diagnostic>> {
         Some((b.value.trips, window?))
     });
 
+    let first_seen = doc.defaults.first_seen.as_ref().map(|t| {
+        match t.value {
+            Tier::Log => {}
+            Tier::Approve if default_approval.is_none() => cx.err(
+                t.referenced,
+                "defaults.first_seen",
+                "`approve` needs approvers: set `defaults.approvals`",
+            ),
+            Tier::Approve => {}
+            other => cx.err(
+                t.referenced,
+                "defaults.first_seen",
+                format!("`{other}`: a first-seen action is flagged (`log`) or held (`approve`)"),
+            ),
+        }
+        t.value
+    });
+
     if !cx.errors.is_empty() {
         return Err(cx.errors);
     }
@@ -1282,6 +1302,7 @@ pub(crate) fn compile(doc: &PolicyDoc) -> Result<Compiled, Vec<Diagnostic>> {
         warnings,
         limits,
         breaker,
+        first_seen,
     })
 }
 

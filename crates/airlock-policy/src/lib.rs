@@ -234,6 +234,34 @@ impl Policy {
             .collect()
     }
 
+    /// Whether `decision` puts the action in the most sensitive environment, and if
+    /// so, what a first-seen (agent, operation) there gets: `log` or `approve` with
+    /// the approval it needs. `None` when the policy does not ask.
+    pub fn first_seen(&self, decision: &Decision) -> Option<(Tier, Option<ApprovalRequirement>)> {
+        let tier = self.compiled.first_seen?;
+        let most_sensitive = self.compiled.envs.first()?.name.as_str();
+        if !decision
+            .placements
+            .iter()
+            .any(|p| p.environment == most_sensitive)
+        {
+            return None;
+        }
+        let approval = (tier == Tier::Approve)
+            .then_some(self.compiled.default_approval.as_ref())
+            .flatten()
+            .map(|a| ApprovalRequirement {
+                requirements: vec![ApprovalRule {
+                    group: a.group.clone(),
+                    approvals: a.count,
+                    rules: vec!["airlock:first-seen".into()],
+                }],
+                timeout_seconds: a.timeout_secs,
+                on_timeout: Tier::Deny,
+            });
+        Some((tier, approval))
+    }
+
     /// The circuit breaker: how many limit hits within how many seconds halt an
     /// agent, when the policy sets one.
     pub fn circuit_breaker(&self) -> Option<(u64, u64)> {

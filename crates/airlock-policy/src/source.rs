@@ -123,6 +123,10 @@ pub struct Defaults {
     /// Halt an agent that keeps going over its limits (a runaway loop).
     #[serde(default)]
     pub circuit_breaker: Option<S<BreakerDef>>,
+    /// What an agent's first action of an operation in the most sensitive
+    /// environment gets: `log` (flagged) or `approve` (held). Unset: nothing.
+    #[serde(default)]
+    pub first_seen: Option<S<Tier>>,
 }
 
 /// `trips` limit hits within `window` halt the agent until a human resumes it.

@@ -681,3 +681,52 @@ fn a_circuit_breaker_needs_trips_and_a_window() {
     let policy = Policy::load("p.yaml", &src, now()).unwrap().policy;
     assert_eq!(policy.circuit_breaker(), Some((3, 600)));
 }
+
+#[test]
+fn first_seen_is_flagged_or_held() {
+    let with = |v: &str| {
+        base("").replace(
+            "  unplaced: production\n",
+            &format!("  unplaced: production\n  first_seen: {v}\n"),
+        )
+    };
+    assert!(
+        errors(&with("deny"))
+            .iter()
+            .any(|d| d.key == "defaults.first_seen")
+    );
+    assert!(
+        errors(&with("approve"))
+            .iter()
+            .any(|d| d.message.contains("needs approvers"))
+    );
+    let policy = Policy::load("p.yaml", &without_unknown_holds(&with("log")), now())
+        .unwrap()
+        .policy;
+    let d = |env: &str| airlock_model::Decision {
+        id: None,
+        decision: airlock_model::Tier::Allow,
+        rules: vec![],
+        reason: String::new(),
+        observed: vec![],
+        alerts: vec![],
+        exceptions: vec![],
+        approval: None,
+        effect: airlock_model::Effect::Read,
+        placements: vec![airlock_model::Placement {
+            target: "x".into(),
+            environment: env.into(),
+            zone: None,
+            by: "match".into(),
+        }],
+        policy: airlock_model::PolicyRef {
+            name: "p".into(),
+            version: "v".into(),
+        },
+    };
+    assert_eq!(
+        policy.first_seen(&d("production")).map(|f| f.0),
+        Some(airlock_model::Tier::Log)
+    );
+    assert_eq!(policy.first_seen(&d("dev")), None);
+}

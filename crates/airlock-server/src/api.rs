@@ -139,6 +139,7 @@ async fn submit(
             trip_breaker(&st, &policy, &caller, now).await?;
         }
     }
+    let seen_key = first_seen(&st, &policy, &caller, &action, &mut decision).await?;
     let digest = digest(&input, &decision.policy.version);
 
     // A granted approval for exactly this call lets it through, once.
@@ -150,6 +151,9 @@ async fn submit(
             .consume(&caller.tenant, approval, &digest, now)
             .await?
         {
+            if let Some(key) = &seen_key {
+                st.store.take(key, 0, 1, 1).await?;
+            }
             return Ok(Json(json!({
                 "id": approval, "status": Status::Consumed, "allowed": true, "decision": decision,
             })));
@@ -159,6 +163,12 @@ async fn submit(
         )));
     }
 
+    if let Some(key) = &seen_key
+        && decision.decision.is_permissive()
+    {
+        // Seen from now on: it went through.
+        st.store.take(key, 0, 1, 1).await?;
+    }
     st.count("airlock_decisions_total", decision.decision.as_str());
     for rule in &decision.rules {
         st.count("airlock_decisions_by_rule_total", rule);
@@ -244,6 +254,44 @@ fn record_id(now: i64) -> ApiResult<String> {
     let mut r = [0u8; 8];
     getrandom::fill(&mut r).map_err(|e| ApiError::Unavailable(format!("no randomness: {e}")))?;
     Ok(format!("act_{now:013x}{}", hex(&r)))
+}
+
+/// An agent's first action of an operation in the most sensitive environment is
+/// flagged (`airlock:first-seen` in the alerts) and, when the policy says so, held
+/// for approval. It counts as seen once one such action has gone through. Returns
+/// the key that records it, when the policy asks.
+async fn first_seen(
+    st: &AppState,
+    policy: &Policy,
+    caller: &Caller,
+    action: &Action,
+    decision: &mut Decision,
+) -> ApiResult<Option<String>> {
+    if decision.decision == Tier::Deny {
+        return Ok(None);
+    }
+    let Some((tier, approval)) = policy.first_seen(decision) else {
+        return Ok(None);
+    };
+    let key = format!(
+        "{}/airlock:first-seen/{}/{}/{}",
+        caller.tenant, caller.name, action.what.tool, action.what.operation
+    );
+    // Adding nothing to a counter whose maximum is 0 succeeds only while it is 0.
+    let unseen = st.store.take(&key, 0, 0, 0).await?;
+    if unseen {
+        decision.alerts.push("airlock:first-seen".into());
+        if tier == Tier::Approve && decision.decision < Tier::Approve {
+            decision.decision = Tier::Approve;
+            decision.rules = vec!["airlock:first-seen".into()];
+            decision.reason = format!(
+                "the first time agent {} runs {} {} in this environment: held for a human, who can see what it would do",
+                caller.name, action.what.tool, action.what.operation
+            );
+            decision.approval = approval;
+        }
+    }
+    Ok(Some(key))
 }
 
 /// Counts a limit hit against the policy's circuit breaker; one too many halts the
