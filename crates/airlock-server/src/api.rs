@@ -122,9 +122,57 @@ async fn submit(
         None => policy.decide(&action, at),
     };
     decision.id = action.id.clone();
+    let policy_decision = decision.clone();
+    let counted = count_and_record(
+        &st, &policy, &caller, &q, &input, &action, decision, id, now, at,
+    )
+    .await;
+    match counted {
+        Err(ApiError::Unavailable(e)) => Ok(Json(fail_closed(&policy_decision, &action, &e))),
+        other => other,
+    }
+}
+
+/// Fail closed: when the store cannot count or record, nothing goes through except a
+/// read the policy itself allows.
+fn fail_closed(decision: &Decision, action: &Action, error: &str) -> Value {
+    let allowed = decision.decision.is_permissive() && action.what.effect == Effect::Read;
+    let mut decision = decision.clone();
+    if !allowed {
+        decision.decision = Tier::Deny;
+        decision.rules = vec!["airlock:store-unavailable".into()];
+        decision.reason = format!(
+            "airlock cannot record or count this action ({error}), so only reads the policy allows proceed; try again shortly or ask a human"
+        );
+        decision.approval = None;
+    }
+    json!({
+        "id": null,
+        "status": if allowed { Status::Allowed } else { Status::Denied },
+        "allowed": allowed,
+        "decision": decision,
+        "error": error,
+    })
+}
+
+/// Limits, the circuit breaker, first-seen, approvals in use, and the durable record:
+/// everything that needs the store. Any store error comes back as `Unavailable`.
+#[allow(clippy::too_many_arguments)]
+async fn count_and_record(
+    st: &AppState,
+    policy: &Policy,
+    caller: &Caller,
+    q: &SubmitQuery,
+    input: &Value,
+    action: &Action,
+    mut decision: Decision,
+    id: String,
+    now: i64,
+    at: jiff::Timestamp,
+) -> ApiResult<Json<Value>> {
     if decision.decision != Tier::Deny {
         let mut tripped = false;
-        for limit in policy.limits(&action, &caller.tenant, at) {
+        for limit in policy.limits(action, &caller.tenant, at) {
             if !st
                 .store
                 .take(&limit.key, limit.window_start_ms, limit.amount, limit.max)
@@ -136,11 +184,11 @@ async fn submit(
             }
         }
         if tripped {
-            trip_breaker(&st, &policy, &caller, now).await?;
+            trip_breaker(st, policy, caller, now).await?;
         }
     }
-    let seen_key = first_seen(&st, &policy, &caller, &action, &mut decision).await?;
-    let digest = digest(&input, &decision.policy.version);
+    let seen_key = first_seen(st, policy, caller, action, &mut decision).await?;
+    let digest = digest(input, &decision.policy.version);
 
     // A granted approval for exactly this call lets it through, once.
     if let Some(approval) = &q.approval
@@ -204,7 +252,7 @@ async fn submit(
         zone: action.who.zone.clone(),
         received_ms: now,
         call_json: input.to_string(),
-        action_json: to_json(&action),
+        action_json: to_json(action),
         decision_json: to_json(&decision),
         tier: decision.decision.to_string(),
         digest,
@@ -212,17 +260,7 @@ async fn submit(
         expires_ms,
         requirements,
     };
-    if let Err(e) = st.store.insert(record).await {
-        // Fail closed: nothing unrecorded goes through, except a read the policy allows.
-        let allowed = status == Status::Allowed && action.what.effect == Effect::Read;
-        return Ok(Json(json!({
-            "id": null,
-            "status": if allowed { Status::Allowed } else { Status::Denied },
-            "allowed": allowed,
-            "decision": decision,
-            "error": format!("the decision could not be recorded ({e}); only reads the policy allows proceed"),
-        })));
-    }
+    st.store.insert(record).await?;
     let mut answer = json!({
         "id": id,
         "status": status,
