@@ -938,3 +938,22 @@ fn a_first_seen_production_operation_is_held_once() {
     );
     assert_eq!(v["status"], "pending", "{v}");
 }
+
+/// Every route the OpenAPI document describes is served (a route that did not exist
+/// would answer 404 without a JSON error, or 405).
+#[test]
+fn every_documented_route_is_served() {
+    let dir = data_dir("routes");
+    let s = start(&dir);
+    let admin = s.admin.clone().unwrap();
+    for route in airlock_server::ROUTES {
+        let (method, path) = route.split_once(' ').unwrap();
+        let path = path.replace("{id}", "act_none").replace("{name}", "nobody");
+        let (code, v) = http(&s.addr, method, &path, Some(&admin), "");
+        assert_ne!(code, 405, "{route}");
+        assert!(code != 404 || v["error"].is_string(), "{route}: not served");
+    }
+    let (code, v) = http(&s.addr, "GET", "/v1/openapi.json", None, "");
+    assert_eq!(code, 200);
+    assert_eq!(v["openapi"], "3.1.0");
+}

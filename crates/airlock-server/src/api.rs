@@ -24,6 +24,34 @@ use crate::auth::{self, Caller, hash_token, hex, new_token};
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, now_ms};
 
+/// The OpenAPI 3.1 description of this API (kept next to the code it describes; a
+/// test checks that it covers every route).
+pub const OPENAPI: &str = include_str!("../api/openapi.json");
+
+/// Every route of [`router`], as `METHOD path`: the OpenAPI document must describe
+/// exactly these.
+pub const ROUTES: &[&str] = &[
+    "GET /healthz",
+    "GET /metrics",
+    "GET /v1/openapi.json",
+    "POST /v1/actions",
+    "GET /v1/actions/{id}",
+    "GET /v1/approvals",
+    "GET /v1/approvals/{id}",
+    "POST /v1/approvals/{id}/approve",
+    "POST /v1/approvals/{id}/reject",
+    "POST /v1/halt",
+    "POST /v1/resume",
+    "POST /v1/agents",
+    "GET /v1/agents",
+    "DELETE /v1/agents/{name}",
+    "POST /v1/humans",
+    "GET /v1/humans",
+    "DELETE /v1/humans/{name}",
+    "GET /v1/policy",
+    "POST /v1/policy/reload",
+];
+
 /// Largest request body accepted.
 pub const MAX_BODY: usize = 1 << 20;
 /// Longest a client may wait on an approval in one request.
@@ -35,6 +63,15 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
+        .route(
+            "/v1/openapi.json",
+            get(|| async {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    OPENAPI,
+                )
+            }),
+        )
         .route("/v1/policy", get(policy_info))
         .route("/v1/policy/reload", post(reload_policy))
         .route("/v1/actions", post(submit))
@@ -994,5 +1031,25 @@ async fn reload_policy(State(st): S, headers: HeaderMap) -> ApiResult<Json<Value
         Err(errors) => Err(ApiError::BadRequest(format!(
             "the policy was not reloaded; the one in force stays:\n{errors}"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_openapi_document_describes_exactly_the_routes() {
+        let doc: Value = serde_json::from_str(OPENAPI).expect("valid JSON");
+        let mut described: Vec<String> = Vec::new();
+        for (path, ops) in doc["paths"].as_object().expect("paths") {
+            for method in ops.as_object().expect("operations").keys() {
+                described.push(format!("{} {path}", method.to_ascii_uppercase()));
+            }
+        }
+        described.sort();
+        let mut routes: Vec<String> = ROUTES.iter().map(|r| (*r).to_owned()).collect();
+        routes.sort();
+        assert_eq!(described, routes);
     }
 }
