@@ -3,6 +3,8 @@
 //! This is an edge crate: it reads files, stdin and the clock, and hands pure data to
 //! `airlock-policy`.
 
+mod client;
+
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -72,6 +74,38 @@ enum Command {
         #[arg(long, env = "AIRLOCK_ADMIN_TOKEN", hide_env_values = true)]
         admin_token: Option<String>,
     },
+    /// Pending approvals on a running service: list, show, approve, reject.
+    Approvals {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: ApprovalsCommand,
+    },
+    /// Halt a running service for an agent, a zone, the tenant or everyone: from the
+    /// next request on everything in scope is denied.
+    Halt {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        scope: ScopeArgs,
+        /// Why (shown to every agent that is refused).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Lift a halt.
+    Resume {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+    /// Agent keys on a running service.
+    Agents {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: AgentsCommand,
+    },
     /// Classify raw tool calls: say what each does, part by part.
     ///
     /// Reads JSON (one object, or JSON lines) from a file or stdin: Claude Code hook
@@ -112,6 +146,71 @@ enum Command {
     },
 }
 
+/// Where the service is and who you are.
+#[derive(clap::Args)]
+struct Remote {
+    /// The service's URL.
+    #[arg(long, env = "AIRLOCK_SERVER", default_value = "http://127.0.0.1:8750")]
+    server: String,
+    /// Your token (prefer the environment variable: a command line is visible to others).
+    #[arg(long, env = "AIRLOCK_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct ScopeArgs {
+    /// Every tenant (needs the service-admin role).
+    #[arg(long)]
+    all: bool,
+    /// Your whole tenant.
+    #[arg(long)]
+    tenant: bool,
+    /// One agent.
+    #[arg(long)]
+    agent: Option<String>,
+    /// Every agent in one zone.
+    #[arg(long)]
+    zone: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum ApprovalsCommand {
+    /// List requests (pending by default).
+    List {
+        /// pending, approved, consumed, rejected, expired, allowed, denied or any.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        agent: Option<String>,
+    },
+    /// One request with everything needed to decide.
+    Show { id: String },
+    /// Approve a request.
+    Approve {
+        id: String,
+        #[arg(long, default_value = "")]
+        comment: String,
+    },
+    /// Reject a request (final).
+    Reject {
+        id: String,
+        #[arg(long, default_value = "")]
+        comment: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AgentsCommand {
+    /// Issue a key for a new agent; the key is printed once.
+    Add { name: String },
+    /// List the agents' keys (never the keys themselves).
+    List,
+    /// Replace an agent's key: the old one stops working at once.
+    RotateKey { name: String },
+    /// Revoke an agent's key.
+    Revoke { name: String },
+}
+
 #[derive(Subcommand)]
 enum PolicyCommand {
     /// Validate policy files: every error with file, line, column and key.
@@ -149,6 +248,14 @@ fn main() -> ExitCode {
             input.as_deref(),
         ),
         Command::Classify { policy, input } => classify(policy.as_deref(), input.as_deref()),
+        Command::Approvals { remote, command } => approvals(&remote, command),
+        Command::Halt {
+            remote,
+            scope,
+            reason,
+        } => halt(&remote, &scope, Some(&reason), "/v1/halt"),
+        Command::Resume { remote, scope } => halt(&remote, &scope, None, "/v1/resume"),
+        Command::Agents { remote, command } => agents(&remote, command),
         Command::Serve {
             listen,
             data_dir,
@@ -196,6 +303,85 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("airlock: {e:#}");
             ExitCode::from(2)
+        }
+    }
+}
+
+fn client(remote: &Remote) -> anyhow::Result<client::Client> {
+    client::Client::new(&remote.server, remote.token.as_deref())
+}
+
+fn print_json(v: &serde_json::Value) -> anyhow::Result<ExitCode> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn approvals(remote: &Remote, command: ApprovalsCommand) -> anyhow::Result<ExitCode> {
+    let c = client(remote)?;
+    match command {
+        ApprovalsCommand::List { status, agent } => {
+            let mut query = Vec::new();
+            if let Some(s) = status {
+                query.push(format!("status={s}"));
+            }
+            if let Some(a) = agent {
+                query.push(format!("agent={a}"));
+            }
+            let path = if query.is_empty() {
+                "/v1/approvals".to_owned()
+            } else {
+                format!("/v1/approvals?{}", query.join("&"))
+            };
+            print_json(&c.call("GET", &path, None)?)
+        }
+        ApprovalsCommand::Show { id } => {
+            print_json(&c.call("GET", &format!("/v1/approvals/{id}"), None)?)
+        }
+        ApprovalsCommand::Approve { id, comment } => print_json(&c.call(
+            "POST",
+            &format!("/v1/approvals/{id}/approve"),
+            Some(serde_json::json!({ "comment": comment })),
+        )?),
+        ApprovalsCommand::Reject { id, comment } => print_json(&c.call(
+            "POST",
+            &format!("/v1/approvals/{id}/reject"),
+            Some(serde_json::json!({ "comment": comment })),
+        )?),
+    }
+}
+
+fn halt(
+    remote: &Remote,
+    s: &ScopeArgs,
+    reason: Option<&str>,
+    path: &str,
+) -> anyhow::Result<ExitCode> {
+    let body = client::scope_body(
+        s.all,
+        s.tenant,
+        s.agent.as_deref(),
+        s.zone.as_deref(),
+        reason,
+    )?;
+    print_json(&client(remote)?.call("POST", path, Some(body))?)
+}
+
+fn agents(remote: &Remote, command: AgentsCommand) -> anyhow::Result<ExitCode> {
+    let c = client(remote)?;
+    match command {
+        AgentsCommand::Add { name } | AgentsCommand::RotateKey { name } => {
+            let v = c.call(
+                "POST",
+                "/v1/agents",
+                Some(serde_json::json!({ "name": name })),
+            )?;
+            // The key alone on stdout, so that it can be captured into a secret store.
+            println!("{}", v["token"].as_str().unwrap_or_default());
+            Ok(ExitCode::SUCCESS)
+        }
+        AgentsCommand::List => print_json(&c.call("GET", "/v1/agents", None)?),
+        AgentsCommand::Revoke { name } => {
+            print_json(&c.call("DELETE", &format!("/v1/agents/{name}"), None)?)
         }
     }
 }

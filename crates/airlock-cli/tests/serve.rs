@@ -957,3 +957,73 @@ fn every_documented_route_is_served() {
     assert_eq!(code, 200);
     assert_eq!(v["openapi"], "3.1.0");
 }
+
+/// The human CLI against a running service: keys, approvals, halts.
+#[test]
+fn the_human_cli_drives_a_running_service() {
+    let dir = data_dir("cli");
+    let s = start(&dir);
+    let server = format!("http://{}", s.addr);
+    let cli = |token: &str, args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_airlock"))
+            .args(args)
+            .env("AIRLOCK_SERVER", &server)
+            .env("AIRLOCK_TOKEN", token)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let admin = s.admin.clone().unwrap();
+    let (code, key, err) = cli(&admin, &["agents", "add", "kiro"]);
+    assert_eq!(code, Some(0), "{err}");
+    let key = key.trim().to_owned();
+    assert!(key.starts_with("al_"), "{key}");
+    let (_, v) = http(
+        &s.addr,
+        "POST",
+        "/v1/actions",
+        Some(&key),
+        &bash("kubectl delete deployment api -n prod"),
+    );
+    let id = v["id"].as_str().unwrap().to_owned();
+
+    let (code, out, _) = cli(&admin, &["approvals", "list"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains(&id), "{out}");
+    let (code, out, _) = cli(&admin, &["approvals", "show", &id]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("\"delete\""), "{out}");
+    let (code, out, err) = cli(
+        &admin,
+        &["approvals", "approve", &id, "--comment", "planned"],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("approved"), "{out}");
+    // Refusals are errors with the service's reason.
+    let (code, _, err) = cli(&admin, &["approvals", "approve", &id]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("409"), "{err}");
+    let (code, _, err) = cli(&key, &["approvals", "list"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("403"), "{err}");
+
+    let (code, _, err) = cli(&admin, &["halt", "--agent", "kiro", "--reason", "drill"]);
+    assert_eq!(code, Some(0), "{err}");
+    let (_, v) = http(&s.addr, "POST", "/v1/actions", Some(&key), &bash("ls"));
+    assert_eq!(v["status"], "denied");
+    let (code, _, _) = cli(
+        &admin,
+        &["halt", "--agent", "kiro", "--zone", "z", "--reason", "x"],
+    );
+    assert_eq!(code, Some(2), "one scope only");
+    let (code, _, err) = cli(&admin, &["resume", "--agent", "kiro"]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, _, _) = cli(&admin, &["agents", "revoke", "kiro"]);
+    assert_eq!(code, Some(0));
+    let (code, _, _) = cli(&key, &["approvals", "list"]);
+    assert_eq!(code, Some(2), "a revoked key is refused");
+}
