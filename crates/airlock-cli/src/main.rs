@@ -73,6 +73,12 @@ enum Command {
         /// variable: a command line is visible to other users.
         #[arg(long, env = "AIRLOCK_ADMIN_TOKEN", hide_env_values = true)]
         admin_token: Option<String>,
+        /// POST approval events (new request, resolution) to this URL.
+        #[arg(long, env = "AIRLOCK_WEBHOOK_URL", hide_env_values = true)]
+        webhook: Option<String>,
+        /// Send Slack-compatible payloads to the webhook.
+        #[arg(long, env = "AIRLOCK_WEBHOOK_SLACK")]
+        webhook_slack: bool,
     },
     /// Pending approvals on a running service: list, show, approve, reject.
     Approvals {
@@ -263,6 +269,8 @@ fn main() -> ExitCode {
             policy,
             admin_tenant,
             admin_token,
+            webhook,
+            webhook_slack,
         } => serve(airlock_server::Config {
             listen,
             data_dir,
@@ -270,6 +278,8 @@ fn main() -> ExitCode {
             policy,
             admin_tenant,
             admin_token,
+            webhook,
+            webhook_slack,
         }),
         Command::Policy {
             command: PolicyCommand::Check { files, json },

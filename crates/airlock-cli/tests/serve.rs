@@ -1027,3 +1027,76 @@ fn the_human_cli_drives_a_running_service() {
     let (code, _, _) = cli(&key, &["approvals", "list"]);
     assert_eq!(code, Some(2), "a revoked key is refused");
 }
+
+/// Approval events reach the webhook, retried until it accepts them.
+#[test]
+fn approval_events_reach_the_webhook() {
+    use std::net::TcpListener;
+    use std::sync::mpsc;
+    let hook = TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook_addr = hook.local_addr().unwrap();
+    let (tx, rx) = mpsc::channel::<Value>();
+    std::thread::spawn(move || {
+        for (n, conn) in hook.incoming().enumerate() {
+            let Ok(mut conn) = conn else { continue };
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut length = 0;
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            // The first delivery fails: the service must retry.
+            let status = if n == 0 {
+                "500 Internal Server Error"
+            } else {
+                "200 OK"
+            };
+            let _ = write!(
+                conn,
+                "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            let _ = tx.send(serde_json::from_slice(&body).unwrap_or(Value::Null));
+        }
+    });
+    let dir = data_dir("webhook");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_airlock"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&dir)
+        .args(["--webhook", &format!("http://{hook_addr}/hook")])
+        .env_remove("AIRLOCK_POSTGRES_URL")
+        .env_remove("AIRLOCK_ADMIN_TOKEN");
+    let s = launch(cmd);
+    let admin = s.admin.clone().unwrap();
+    let agent = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
+    let (_, v) = http(
+        &s.addr,
+        "POST",
+        "/v1/actions",
+        Some(&agent),
+        &bash("kubectl delete deployment api -n prod"),
+    );
+    let id = v["id"].as_str().unwrap().to_owned();
+    let wait = Duration::from_secs(10);
+    let first = rx.recv_timeout(wait).expect("the request event");
+    let retried = rx.recv_timeout(wait).expect("the retry");
+    assert_eq!(first, retried);
+    assert_eq!(retried["event"], "approval.requested");
+    assert_eq!(retried["id"], id.as_str());
+    assert_eq!(retried["effect"], "delete");
+    let (code, _) = http(
+        &s.addr,
+        "POST",
+        &format!("/v1/approvals/{id}/reject"),
+        Some(&admin),
+        r#"{"comment":"not today"}"#,
+    );
+    assert_eq!(code, 200);
+    let resolved = rx.recv_timeout(wait).expect("the resolution event");
+    assert_eq!(resolved["event"], "approval.resolved");
+    assert_eq!(resolved["status"], "rejected");
+}

@@ -307,6 +307,17 @@ async fn count_and_record(
     if status == Status::Pending {
         answer["wait"] = json!(format!("/v1/actions/{id}?wait=30s"));
         answer["expires_ms"] = json!(expires_ms);
+        st.notify(json!({
+            "event": "approval.requested",
+            "tenant": caller.tenant, "id": id, "agent": caller.name,
+            "tool": action.what.tool, "operation": action.what.operation, "effect": action.what.effect,
+            "reason": decision.reason, "stated_reason": action.why.reason,
+            "approval": decision.approval, "url": format!("/v1/approvals/{id}"),
+            "text": format!(
+                "airlock: {} asks to run {} {} ({}): {} Approve or reject: /v1/approvals/{id}",
+                caller.name, action.what.tool, action.what.operation, action.what.effect, decision.reason
+            ),
+        }));
     }
     Ok(Json(answer))
 }
@@ -744,6 +755,11 @@ async fn cast(
         VoteOutcome::Recorded(status) => {
             if status != Status::Pending {
                 st.wake(&id);
+                st.notify(json!({
+                    "event": "approval.resolved", "tenant": caller.tenant, "id": id,
+                    "status": status, "by": caller.name,
+                    "text": format!("airlock: request {id} of {} was {} by {}", r.agent, status.as_str(), caller.name),
+                }));
             }
             Ok(Json(json!({ "id": id, "status": status })))
         }

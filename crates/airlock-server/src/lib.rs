@@ -46,6 +46,10 @@ pub struct Config {
     /// A token the `admin` must hold (provisioned by the operator); otherwise one is
     /// created on a tenant without credentials and shown once.
     pub admin_token: Option<String>,
+    /// Where to POST approval events (new request, resolution), if anywhere.
+    pub webhook: Option<String>,
+    /// Send Slack-compatible payloads (`{"text": …}`) instead of airlock's JSON.
+    pub webhook_slack: bool,
 }
 
 /// Opens the store named by the configuration.
@@ -78,7 +82,12 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
     let policy = load_policy(&config)?;
-    let state = Arc::new(AppState::new(store, policy, config.policy.clone()));
+    let mut state = AppState::new(store, policy, config.policy.clone());
+    state.webhook = config.webhook.clone().map(|url| state::Webhook {
+        url,
+        slack: config.webhook_slack,
+    });
+    let state = Arc::new(state);
     let bootstrap = state
         .bootstrap_admin(&config.admin_tenant, config.admin_token.as_deref())
         .await?;

@@ -11,8 +11,16 @@ use tokio::sync::Notify;
 
 use crate::auth::{hash_token, new_token};
 
+/// Where approval events go.
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    pub url: String,
+    pub slack: bool,
+}
+
 pub struct AppState {
     pub store: Store,
+    pub webhook: Option<Webhook>,
     policy: RwLock<Arc<Policy>>,
     halts: RwLock<Vec<Halt>>,
     waiters: Mutex<HashMap<String, Arc<Notify>>>,
@@ -33,6 +41,7 @@ impl AppState {
             .as_deref()
             .and_then(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
         AppState {
+            webhook: None,
             policy_file,
             policy_mtime: Mutex::new(mtime),
             store,
@@ -150,6 +159,39 @@ impl AppState {
         self.halts.read().map_or(0, |h| h.len())
     }
 
+    /// Sends an approval event to the webhook, if one is configured, in the
+    /// background: retried with backoff (0.5 s, 1 s, 2 s, 4 s) until it is accepted
+    /// with a 2xx. The URL may hold a secret: it is never logged.
+    pub fn notify(&self, event: serde_json::Value) {
+        let Some(hook) = self.webhook.clone() else {
+            return;
+        };
+        let body = if hook.slack {
+            serde_json::json!({ "text": event["text"] })
+        } else {
+            event
+        };
+        tokio::task::spawn_blocking(move || {
+            let agent: ureq::Agent = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(std::time::Duration::from_secs(10)))
+                .build()
+                .into();
+            let mut delay = std::time::Duration::from_millis(500);
+            for _ in 0..5 {
+                let ok = agent
+                    .post(&hook.url)
+                    .send_json(&body)
+                    .is_ok_and(|r| r.status().is_success());
+                if ok {
+                    return;
+                }
+                std::thread::sleep(delay);
+                delay *= 2;
+            }
+        });
+    }
+
     /// The notifier agents waiting on `id` sleep on.
     pub fn waiter(&self, id: &str) -> Arc<Notify> {
         let mut w = match self.waiters.lock() {
@@ -176,8 +218,12 @@ impl AppState {
     pub async fn background_tick(&self) {
         self.reload_if_changed();
         if let Ok(expired) = self.store.expire_due(now_ms()).await {
-            for (_, id) in expired {
+            for (tenant, id) in expired {
                 self.wake(&id);
+                self.notify(serde_json::json!({
+                    "event": "approval.resolved", "tenant": tenant, "id": id, "status": "expired",
+                    "text": format!("airlock: request {id} expired: nobody approved in time, so it is denied"),
+                }));
             }
         }
         if let Ok(halts) = self.store.halts().await
