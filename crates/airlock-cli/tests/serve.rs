@@ -1100,3 +1100,70 @@ fn approval_events_reach_the_webhook() {
     assert_eq!(resolved["event"], "approval.resolved");
     assert_eq!(resolved["status"], "rejected");
 }
+
+/// A plan is checked as a whole: delete-then-recreate is flagged even when each step
+/// alone would only be held; nothing is recorded.
+#[test]
+fn a_plan_that_deletes_and_recreates_is_flagged() {
+    let dir = data_dir("plans");
+    let s = start(&dir);
+    let agent = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
+    let hook = |cmd: &str| -> Value { serde_json::from_str(&bash(cmd)).unwrap() };
+    let plan = json!({"steps": [
+        hook("aws cloudformation describe-stacks --stack-name billing-prod"),
+        hook("aws cloudformation delete-stack --stack-name billing-prod"),
+        hook("aws cloudformation create-stack --stack-name billing-prod --template-body file://stack.yaml"),
+    ]});
+    let (code, v) = http(
+        &s.addr,
+        "POST",
+        "/v1/plans",
+        Some(&agent),
+        &plan.to_string(),
+    );
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["patterns"][0]["kind"], "delete-then-recreate", "{v}");
+    assert_eq!(v["patterns"][0]["steps"], json!([1, 2]));
+    assert_ne!(v["verdict"], "allow");
+    assert_eq!(v["steps"].as_array().unwrap().len(), 3);
+    assert_eq!(v["steps"][0]["decision"]["decision"], "allow");
+    // A harmless plan's verdict is its strictest step.
+    let plan = json!({"steps": [hook("ls"), hook("git status")]});
+    let (_, v) = http(
+        &s.addr,
+        "POST",
+        "/v1/plans",
+        Some(&agent),
+        &plan.to_string(),
+    );
+    assert_eq!(v["verdict"], "allow", "{v}");
+    // Bad plans change nothing.
+    let (code, _) = http(
+        &s.addr,
+        "POST",
+        "/v1/plans",
+        Some(&agent),
+        r#"{"steps": []}"#,
+    );
+    assert_eq!(code, 400);
+    let (code, _) = http(
+        &s.addr,
+        "POST",
+        "/v1/plans",
+        Some(&agent),
+        r#"{"steps": [{"colour": 1}]}"#,
+    );
+    assert_eq!(code, 400);
+    let (_, v) = http(
+        &s.addr,
+        "GET",
+        "/v1/approvals?status=any",
+        s.admin.as_deref(),
+        "",
+    );
+    assert_eq!(
+        v["approvals"].as_array().unwrap().len(),
+        0,
+        "plans are not recorded: {v}"
+    );
+}

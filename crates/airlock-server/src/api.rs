@@ -36,6 +36,7 @@ pub const ROUTES: &[&str] = &[
     "GET /v1/openapi.json",
     "POST /v1/actions",
     "GET /v1/actions/{id}",
+    "POST /v1/plans",
     "GET /v1/approvals",
     "GET /v1/approvals/{id}",
     "POST /v1/approvals/{id}/approve",
@@ -76,6 +77,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/policy/reload", post(reload_policy))
         .route("/v1/actions", post(submit))
         .route("/v1/actions/{id}", get(action_status))
+        .route("/v1/plans", post(check_plan))
         .route("/v1/approvals", get(list_approvals))
         .route("/v1/approvals/{id}", get(show_approval))
         .route("/v1/approvals/{id}/approve", post(approve))
@@ -320,6 +322,90 @@ async fn count_and_record(
         }));
     }
     Ok(Json(answer))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanBody {
+    /// The calls the agent intends to make, in order (raw calls or Actions).
+    steps: Vec<Value>,
+}
+
+/// Steps one plan may hold.
+const MAX_PLAN_STEPS: usize = 1000;
+
+/// `POST /v1/plans`: each step's decision, and a verdict on the whole that flags
+/// what no single step shows (delete-then-recreate, write-then-delete, fan-out).
+/// Nothing is recorded or counted: a plan is a question, not an action.
+async fn check_plan(State(st): S, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Value>> {
+    let caller = auth::caller(&st, &headers).await?;
+    caller.require_agent()?;
+    let plan: PlanBody = parse(&body)?;
+    if plan.steps.is_empty() || plan.steps.len() > MAX_PLAN_STEPS {
+        return Err(ApiError::BadRequest(format!(
+            "a plan needs 1 to {MAX_PLAN_STEPS} steps, got {}",
+            plan.steps.len()
+        )));
+    }
+    let policy = st.policy();
+    let at = jiff::Timestamp::now();
+    let mut actions = Vec::with_capacity(plan.steps.len());
+    for (i, step) in plan.steps.into_iter().enumerate() {
+        let call = RawCall::from_value(step)
+            .map_err(|e| ApiError::BadRequest(format!("step {}: {}", i + 1, e.0)))?;
+        let who = Who {
+            agent: caller.name.clone(),
+            tenant: Some(caller.tenant.clone()),
+            ..Who::default()
+        };
+        let mut action = match call {
+            RawCall::Action(a) if a.who.agent != caller.name => {
+                return Err(ApiError::Forbidden(format!(
+                    "step {}: the Action says agent `{}` but this key belongs to `{}`",
+                    i + 1,
+                    a.who.agent,
+                    caller.name
+                )));
+            }
+            RawCall::Action(a) => *a,
+            raw => airlock_classify::classify(&raw, &PolicyTools(&policy)).into_action(who),
+        };
+        action.who.tenant = Some(caller.tenant.clone());
+        actions.push(action);
+    }
+    let decisions: Vec<Decision> = actions
+        .iter()
+        .map(
+            |a| match st.halted(&caller.tenant, &caller.name, a.who.zone.as_deref()) {
+                Some(h) => halted_decision(&policy, a, &h),
+                None => policy.decide(a, at),
+            },
+        )
+        .collect();
+    let patterns = crate::plans::patterns(&actions);
+    let verdict = crate::plans::verdict(&decisions, &patterns);
+    let steps: Vec<Value> = actions
+        .iter()
+        .zip(&decisions)
+        .map(|(a, d)| {
+            json!({
+                "tool": a.what.tool, "operation": a.what.operation, "effect": a.what.effect,
+                "targets": a.targets, "decision": d,
+            })
+        })
+        .collect();
+    let reason = if patterns.is_empty() {
+        format!("the strictest step decides: {verdict}")
+    } else {
+        patterns
+            .iter()
+            .map(|p| p.message.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    Ok(Json(
+        json!({ "verdict": verdict, "reason": reason, "patterns": patterns, "steps": steps }),
+    ))
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> String {

@@ -17,6 +17,7 @@
 mod api;
 mod auth;
 mod error;
+mod plans;
 mod state;
 
 use std::net::SocketAddr;
