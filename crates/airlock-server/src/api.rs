@@ -133,26 +133,8 @@ async fn submit(
     let caller = auth::caller(&st, &headers).await?;
     caller.require_agent()?;
     let input: Value = parse(&body)?;
-    let call = RawCall::from_value(input.clone()).map_err(|e| ApiError::BadRequest(e.0))?;
     let policy = st.policy();
-    let who = Who {
-        agent: caller.name.clone(),
-        tenant: Some(caller.tenant.clone()),
-        ..Who::default()
-    };
-    let mut action: Action = match call {
-        RawCall::Action(a) => {
-            if a.who.agent != caller.name {
-                return Err(ApiError::Forbidden(format!(
-                    "the Action says agent `{}` but this key belongs to `{}`",
-                    a.who.agent, caller.name
-                )));
-            }
-            *a
-        }
-        raw => airlock_classify::classify(&raw, &PolicyTools(&policy)).into_action(who),
-    };
-    action.who.tenant = Some(caller.tenant.clone());
+    let action = action_of(input.clone(), &caller, &policy)?;
     let now = now_ms();
     let at = jiff::Timestamp::from_millisecond(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     let id = record_id(now)?;
@@ -324,6 +306,30 @@ async fn count_and_record(
     Ok(Json(answer))
 }
 
+/// The Action an agent's input stands for: classified from a raw call, or given as
+/// an Action naming this very agent. The identity always comes from the key.
+fn action_of(input: Value, caller: &Caller, policy: &Policy) -> ApiResult<Action> {
+    let call = RawCall::from_value(input).map_err(|e| ApiError::BadRequest(e.0))?;
+    let mut action = match call {
+        RawCall::Action(a) if a.who.agent != caller.name => {
+            return Err(ApiError::Forbidden(format!(
+                "the Action says agent `{}` but this key belongs to `{}`",
+                a.who.agent, caller.name
+            )));
+        }
+        RawCall::Action(a) => *a,
+        raw => {
+            let who = Who {
+                agent: caller.name.clone(),
+                ..Who::default()
+            };
+            airlock_classify::classify(&raw, &PolicyTools(policy)).into_action(who)
+        }
+    };
+    action.who.tenant = Some(caller.tenant.clone());
+    Ok(action)
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PlanBody {
@@ -351,26 +357,8 @@ async fn check_plan(State(st): S, headers: HeaderMap, body: Bytes) -> ApiResult<
     let at = jiff::Timestamp::now();
     let mut actions = Vec::with_capacity(plan.steps.len());
     for (i, step) in plan.steps.into_iter().enumerate() {
-        let call = RawCall::from_value(step)
-            .map_err(|e| ApiError::BadRequest(format!("step {}: {}", i + 1, e.0)))?;
-        let who = Who {
-            agent: caller.name.clone(),
-            tenant: Some(caller.tenant.clone()),
-            ..Who::default()
-        };
-        let mut action = match call {
-            RawCall::Action(a) if a.who.agent != caller.name => {
-                return Err(ApiError::Forbidden(format!(
-                    "step {}: the Action says agent `{}` but this key belongs to `{}`",
-                    i + 1,
-                    a.who.agent,
-                    caller.name
-                )));
-            }
-            RawCall::Action(a) => *a,
-            raw => airlock_classify::classify(&raw, &PolicyTools(&policy)).into_action(who),
-        };
-        action.who.tenant = Some(caller.tenant.clone());
+        let action = action_of(step, &caller, &policy)
+            .map_err(|e| e.prefixed(&format!("step {}: ", i + 1)))?;
         actions.push(action);
     }
     let decisions: Vec<Decision> = actions

@@ -35,6 +35,24 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The same error, its message prefixed (`step 3: …`).
+    pub fn prefixed(self, prefix: &str) -> ApiError {
+        if prefix.is_empty() {
+            return self;
+        }
+        let p = |m: String| format!("{prefix}{m}");
+        match self {
+            ApiError::BadRequest(m) => ApiError::BadRequest(p(m)),
+            ApiError::Unauthorized(m) => ApiError::Unauthorized(p(m)),
+            ApiError::Forbidden(m) => ApiError::Forbidden(p(m)),
+            ApiError::NotFound(m) => ApiError::NotFound(p(m)),
+            ApiError::Conflict(m) => ApiError::Conflict(p(m)),
+            ApiError::Unavailable(m) => ApiError::Unavailable(p(m)),
+        }
+    }
+}
+
 impl From<airlock_store::StoreError> for ApiError {
     fn from(e: airlock_store::StoreError) -> Self {
         ApiError::Unavailable(e.to_string())
