@@ -238,6 +238,14 @@ async fn count_and_record(
         // Seen from now on: it went through.
         st.store.take(key, 0, 1, 1).await?;
     }
+    if decision.decision == Tier::Approve && decision.approval.is_none() {
+        // Nobody could approve it and it would never expire: deny instead.
+        decision.decision = Tier::Deny;
+        decision.reason = format!(
+            "{} (no approvers are configured for it, so it is denied)",
+            decision.reason
+        );
+    }
     st.count("airlock_decisions_total", decision.decision.as_str());
     for rule in &decision.rules {
         st.count("airlock_decisions_by_rule_total", rule);
