@@ -592,8 +592,17 @@ async fn action_status(
     let deadline = tokio::time::Instant::now() + wait;
     loop {
         let notified = st.waiter(&id);
-        let record = visible(&st, &caller, &id).await?;
+        let record = match visible(&st, &caller, &id).await {
+            Ok(r) => r,
+            Err(e) => {
+                drop(notified);
+                st.forget(&id);
+                return Err(e);
+            }
+        };
         if record.status != Status::Pending || tokio::time::Instant::now() >= deadline {
+            drop(notified);
+            st.forget(&id);
             return Ok(Json(status_view(&record)));
         }
         // Woken by a vote or an expiry on this replica; re-read every 100 ms for

@@ -201,6 +201,18 @@ impl AppState {
         w.entry(id.to_owned()).or_default().clone()
     }
 
+    /// Drops the notifier of `id` when nobody waits on it any more (a request
+    /// resolved on another replica is never woken here, and must not stay in memory).
+    pub fn forget(&self, id: &str) {
+        let mut w = match self.waiters.lock() {
+            Ok(w) => w,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if w.get(id).is_some_and(|n| Arc::strong_count(n) == 1) {
+            w.remove(id);
+        }
+    }
+
     /// Wakes everyone waiting on `id`.
     pub fn wake(&self, id: &str) {
         let n = match self.waiters.lock() {
