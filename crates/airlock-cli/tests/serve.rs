@@ -71,6 +71,10 @@ fn start_with_policy(dir: &Path, edit: &dyn Fn(String) -> String) -> Server {
 
 /// A replica on the shared PostgreSQL, administered by `admin_token` in `tenant`.
 fn start_replica(url: &str, tenant: &str, admin_token: &str) -> Server {
+    start_replica_with(url, tenant, admin_token, None)
+}
+
+fn start_replica_with(url: &str, tenant: &str, admin_token: &str, policy: Option<&Path>) -> Server {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_airlock"));
     cmd.args([
         "serve",
@@ -82,6 +86,9 @@ fn start_replica(url: &str, tenant: &str, admin_token: &str) -> Server {
         tenant,
     ])
     .env("AIRLOCK_ADMIN_TOKEN", admin_token);
+    if let Some(p) = policy {
+        cmd.arg("--policy").arg(p);
+    }
     let mut s = launch(cmd);
     s.admin = Some(admin_token.to_owned());
     s
@@ -1166,4 +1173,55 @@ fn a_plan_that_deletes_and_recreates_is_flagged() {
         0,
         "plans are not recorded: {v}"
     );
+}
+
+/// A rate limit of N holds across two replicas sharing one PostgreSQL, also when
+/// the calls race on both.
+#[test]
+fn a_rate_limit_holds_across_replicas() {
+    let Ok(url) = std::env::var("AIRLOCK_TEST_POSTGRES_URL") else {
+        eprintln!("AIRLOCK_TEST_POSTGRES_URL is not set: the replica test needs PostgreSQL");
+        return;
+    };
+    let unique = format!(
+        "l{}x{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let dir = data_dir("replica-limits");
+    std::fs::create_dir_all(&dir).unwrap();
+    let default = Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .args(["policy", "default"])
+        .output()
+        .unwrap();
+    let policy = String::from_utf8(default.stdout).unwrap()
+        + "\nlimits:\n  - id: reads-per-agent\n    when: { effect: read }\n    per: agent\n    window: 1h\n    max_actions: 6\n";
+    let path = dir.join("policy.yaml");
+    std::fs::write(&path, policy).unwrap();
+    let admin = format!("al_admin_{unique}");
+    let a = start_replica_with(&url, &unique, &admin, Some(&path));
+    let b = start_replica_with(&url, &unique, &admin, Some(&path));
+    let agent = new_key(&a, "/v1/agents", json!({"name": "kiro"}));
+    let threads: Vec<_> = (0..16)
+        .map(|i| {
+            let addr = if i % 2 == 0 {
+                a.addr.clone()
+            } else {
+                b.addr.clone()
+            };
+            let agent = agent.clone();
+            std::thread::spawn(move || {
+                http(&addr, "POST", "/v1/actions", Some(&agent), &bash("ls"))
+            })
+        })
+        .collect();
+    let allowed = threads
+        .into_iter()
+        .map(|t| t.join().unwrap().1)
+        .filter(|v| v["status"] == "allowed")
+        .count();
+    assert_eq!(allowed, 6, "a limit of 6 across both replicas");
 }
