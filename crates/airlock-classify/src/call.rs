@@ -8,8 +8,8 @@ use airlock_model::{Action, Effect, Magnitude, Target, What, Who, Why};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::mcp::{self, ToolPolicy, url_host};
-use crate::shell::{self, access_control_file, clip, file_target, surely_exists};
+use crate::mcp::{self, ToolPolicy};
+use crate::shell::{self, access_control_file, clip, file_target, surely_exists, url_host};
 use crate::{Findings, Part, RawCall};
 
 use Effect::{Delete, Permissions, Read, Unknown, Write};
@@ -273,7 +273,7 @@ fn hook(
             ));
             if let Some(url) = text("url") {
                 findings.target(Target {
-                    kind: "url".into(),
+                    kind: "http:url".into(),
                     name: url.into(),
                     host: url_host(url).map(str::to_owned),
                     ..Target::default()

@@ -2236,11 +2236,11 @@ fn mongo(c: &Cmd, rest: &[&str], stdin: Option<&Stdin>, out: &mut Findings) {
     if let Some(a) = address {
         let (host, db) = match a.split_once("://") {
             Some((_, rest)) => {
-                let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-                let host = authority.rsplit('@').next().unwrap_or(authority);
-                let host = host.split([':', ',']).next().unwrap_or(host);
+                let path = rest.split_once('/').map_or("", |(_, p)| p);
+                // A replica-set URI lists several hosts; the first names the cluster.
+                let first = rest.split(',').next().unwrap_or(rest);
                 (
-                    Some(host.to_owned()),
+                    crate::shell::url_host(first).map(str::to_owned),
                     path.split('?').next().unwrap_or("").to_owned(),
                 )
             }
@@ -2581,24 +2581,10 @@ fn http(c: &Cmd, base: &str, rest: &[&str], out: &mut Findings) {
     out.parts[i].bulk = bulk;
     out.parts[i].operation = Some(format!("http:{method}"));
     if let Some(u) = url {
-        let host = u
-            .split("://")
-            .nth(1)
-            .unwrap_or(u)
-            .split(['/', '?', '#'])
-            .next()
-            .unwrap_or("");
-        let host = host
-            .rsplit('@')
-            .next()
-            .unwrap_or(host)
-            .split(':')
-            .next()
-            .unwrap_or(host);
         out.target(Target {
             kind: "http:url".into(),
             name: u.into(),
-            host: (!host.is_empty()).then(|| host.to_owned()),
+            host: crate::shell::url_host(u).map(str::to_owned),
             ..Target::default()
         });
     }

@@ -24,7 +24,7 @@
 use airlock_model::{Effect, Target};
 use serde_json::{Map, Value};
 
-use crate::shell::{access_control_file, clip, file_target, surely_exists};
+use crate::shell::{access_control_file, clip, file_target, surely_exists, url_host};
 use crate::{Findings, Part, shell, sql};
 
 use Effect::{Delete, Permissions, Read, Unknown, Write};
@@ -160,7 +160,9 @@ pub fn classify_tool(
         if named != Unknown && !verbs.exec && !name_is_command {
             out.part(Part::new(clip(&label), named, verbs.why(named)).operation(name));
         }
-    } else if dry_run && named != Permissions {
+    } else if dry_run && named == Write {
+        // `dryRun` is the caller's own argument: believed only to lower a change,
+        // never a destruction (a server that ignores it would delete for real).
         out.part(
             Part::new(
                 clip(&label),
@@ -932,7 +934,7 @@ fn argument_targets(args: &Map<String, Value>, out: &mut Findings) {
                 ..Target::default()
             },
             "url" => Target {
-                kind: "url".into(),
+                kind: "http:url".into(),
                 name: s.into(),
                 host: url_host(s).map(str::to_owned),
                 ..Target::default()
@@ -960,19 +962,6 @@ fn argument_targets(args: &Map<String, Value>, out: &mut Findings) {
         };
         out.target(t);
     }
-}
-
-/// The host of `scheme://host[:port]/…`.
-pub(crate) fn url_host(url: &str) -> Option<&str> {
-    let rest = url.split_once("://")?.1;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let host = authority.rsplit('@').next()?;
-    let host = if host.starts_with('[') {
-        host.split_inclusive(']').next()?
-    } else {
-        host.split(':').next()?
-    };
-    (!host.is_empty()).then_some(host)
 }
 
 fn annotations(listing: Option<&Value>) -> Option<&Map<String, Value>> {
@@ -1146,6 +1135,11 @@ mod tests {
             Read
         );
         assert_eq!(
+            call("fs", "delete_file", json!({"path": "/a", "dryRun": true})).effect(),
+            Delete,
+            "a dry-run claim never lowers a deletion"
+        );
+        assert_eq!(
             call(
                 "fs",
                 "write_file",
@@ -1216,5 +1210,6 @@ mod tests {
         assert_eq!(url_host("https://user@db.prod:5432/x"), Some("db.prod"));
         assert_eq!(url_host("postgres://[::1]:5432/x"), Some("[::1]"));
         assert_eq!(url_host("not a url"), None);
+        assert_eq!(url_host("api.example.com/v1/x"), Some("api.example.com"));
     }
 }

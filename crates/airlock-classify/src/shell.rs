@@ -752,6 +752,20 @@ pub(crate) fn access_control_file(p: &str) -> bool {
         || p.contains("/.docker/config.json")
 }
 
+/// The host of a URL: `scheme://user@host:port/…`, or `host/…` without a scheme
+/// (curl accepts both). `None` when there is no plausible host.
+pub(crate) fn url_host(url: &str) -> Option<&str> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit('@').next()?;
+    let host = if host.starts_with('[') {
+        host.split_inclusive(']').next()?
+    } else {
+        host.split(':').next()?
+    };
+    (!host.is_empty() && !host.contains(char::is_whitespace)).then_some(host)
+}
+
 pub(crate) fn file_target(p: &str) -> Target {
     Target {
         kind: "file".into(),

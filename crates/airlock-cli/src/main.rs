@@ -9,10 +9,11 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use airlock_classify::{RawCall, ToolPolicy};
-use airlock_model::{Action, Effect, Who};
+use airlock_classify::RawCall;
+use airlock_model::{Action, Who};
 use airlock_policy::testing::TestFile;
 use airlock_policy::{DEFAULT_POLICY_YAML, Loaded, Policy, PolicyError, Severity};
+use airlock_server::PolicyTools;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -445,21 +446,6 @@ fn load_policy(path: Option<&Path>) -> anyhow::Result<Policy> {
         eprintln!("{}", w.render(&path.display().to_string()));
     }
     Ok(policy)
-}
-
-/// The policy's knowledge of MCP servers, as the classifier asks for it.
-struct PolicyTools<'a>(&'a Policy);
-
-impl ToolPolicy for PolicyTools<'_> {
-    fn tool_effect(&self, server: &str, tool: &str) -> Option<(Effect, String)> {
-        self.0
-            .mcp_tool_effect(server, tool)
-            .map(|(e, pattern)| (e, pattern.to_owned()))
-    }
-
-    fn trusts_annotations(&self, server: &str) -> bool {
-        self.0.mcp_trusts(server)
-    }
 }
 
 fn read_input(input: Option<&Path>) -> anyhow::Result<(String, String)> {

@@ -33,12 +33,41 @@ fn data_dir(name: &str) -> PathBuf {
 /// Starts `airlock serve` on a free port and reads its address (and, on a fresh
 /// store, the admin token) from stderr.
 fn start(dir: &Path) -> Server {
+    launch(serve_cmd(dir))
+}
+
+/// `airlock serve` on SQLite in `dir`, on a free port, with nothing taken from the
+/// environment of whoever runs the tests.
+fn serve_cmd(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_airlock"));
     cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
         .env_remove("AIRLOCK_POSTGRES_URL")
-        .env_remove("AIRLOCK_ADMIN_TOKEN");
-    launch(cmd)
+        .env_remove("AIRLOCK_ADMIN_TOKEN")
+        .env_remove("AIRLOCK_POLICY")
+        .env_remove("AIRLOCK_WEBHOOK_URL");
+    cmd
+}
+
+/// Writes the built-in default policy, changed by `edit`, to `dir/policy.yaml`.
+fn write_policy(dir: &Path, edit: &dyn Fn(String) -> String) -> PathBuf {
+    let default = Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .args(["policy", "default"])
+        .output()
+        .unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("policy.yaml");
+    std::fs::write(&path, edit(String::from_utf8(default.stdout).unwrap())).unwrap();
+    path
+}
+
+/// A name no other run uses (tenants on the shared PostgreSQL).
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{prefix}{}x{nanos}", std::process::id())
 }
 
 /// `airlock serve` on the built-in default policy with approvals that time out
@@ -51,21 +80,9 @@ fn start_with_timeout(dir: &Path, timeout: &str) -> Server {
 
 /// `airlock serve` on the built-in default policy changed by `edit`.
 fn start_with_policy(dir: &Path, edit: &dyn Fn(String) -> String) -> Server {
-    let default = Command::new(env!("CARGO_BIN_EXE_airlock"))
-        .args(["policy", "default"])
-        .output()
-        .unwrap();
-    let policy = edit(String::from_utf8(default.stdout).unwrap());
-    std::fs::create_dir_all(dir).unwrap();
-    let path = dir.join("policy.yaml");
-    std::fs::write(&path, policy).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_airlock"));
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir)
-        .arg("--policy")
-        .arg(&path)
-        .env_remove("AIRLOCK_POSTGRES_URL")
-        .env_remove("AIRLOCK_ADMIN_TOKEN");
+    let path = write_policy(dir, edit);
+    let mut cmd = serve_cmd(dir);
+    cmd.arg("--policy").arg(&path);
     launch(cmd)
 }
 
@@ -461,14 +478,7 @@ fn two_replicas_share_approvals_and_halts() {
         eprintln!("AIRLOCK_TEST_POSTGRES_URL is not set: the replica test needs PostgreSQL");
         return;
     };
-    let unique = format!(
-        "t{}x{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
+    let unique = unique("t");
     let admin = format!("al_admin_{unique}");
     let a = start_replica(&url, &unique, &admin);
     let b = start_replica(&url, &unique, &admin);
@@ -557,11 +567,8 @@ fn tenants_are_isolated() {
         (v["id"].as_str().unwrap().to_owned(), agent)
     };
     // The same store, now also administered for tenant `other`.
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_airlock"));
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(&dir)
-        .args(["--admin-tenant", "other"])
-        .env_remove("AIRLOCK_POSTGRES_URL")
+    let mut cmd = serve_cmd(&dir);
+    cmd.args(["--admin-tenant", "other"])
         .env("AIRLOCK_ADMIN_TOKEN", "al_other_admin_token");
     let mut s = launch(cmd);
     s.admin = Some("al_other_admin_token".into());
@@ -1071,12 +1078,8 @@ fn approval_events_reach_the_webhook() {
         }
     });
     let dir = data_dir("webhook");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_airlock"));
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(&dir)
-        .args(["--webhook", &format!("http://{hook_addr}/hook")])
-        .env_remove("AIRLOCK_POSTGRES_URL")
-        .env_remove("AIRLOCK_ADMIN_TOKEN");
+    let mut cmd = serve_cmd(&dir);
+    cmd.args(["--webhook", &format!("http://{hook_addr}/hook")]);
     let s = launch(cmd);
     let admin = s.admin.clone().unwrap();
     let agent = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
@@ -1183,24 +1186,10 @@ fn a_rate_limit_holds_across_replicas() {
         eprintln!("AIRLOCK_TEST_POSTGRES_URL is not set: the replica test needs PostgreSQL");
         return;
     };
-    let unique = format!(
-        "l{}x{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    let dir = data_dir("replica-limits");
-    std::fs::create_dir_all(&dir).unwrap();
-    let default = Command::new(env!("CARGO_BIN_EXE_airlock"))
-        .args(["policy", "default"])
-        .output()
-        .unwrap();
-    let policy = String::from_utf8(default.stdout).unwrap()
-        + "\nlimits:\n  - id: reads-per-agent\n    when: { effect: read }\n    per: agent\n    window: 1h\n    max_actions: 6\n";
-    let path = dir.join("policy.yaml");
-    std::fs::write(&path, policy).unwrap();
+    let unique = unique("l");
+    let path = write_policy(&data_dir("replica-limits"), &|p| {
+        p + "\nlimits:\n  - id: reads-per-agent\n    when: { effect: read }\n    per: agent\n    window: 1h\n    max_actions: 6\n"
+    });
     let admin = format!("al_admin_{unique}");
     let a = start_replica_with(&url, &unique, &admin, Some(&path));
     let b = start_replica_with(&url, &unique, &admin, Some(&path));

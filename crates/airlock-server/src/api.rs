@@ -103,7 +103,8 @@ fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
     })
 }
 
-struct PolicyTools<'a>(&'a Policy);
+/// What a loaded policy says about MCP servers, as the classifier asks for it.
+pub struct PolicyTools<'a>(pub &'a Policy);
 
 impl ToolPolicy for PolicyTools<'_> {
     fn tool_effect(&self, server: &str, tool: &str) -> Option<(Effect, String)> {

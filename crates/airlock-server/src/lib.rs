@@ -28,7 +28,7 @@ use std::time::Duration;
 use airlock_policy::Policy;
 use airlock_store::Store;
 
-pub use api::{OPENAPI, ROUTES};
+pub use api::{OPENAPI, PolicyTools, ROUTES};
 pub use auth::{hash_token, new_token};
 pub use state::AppState;
 
