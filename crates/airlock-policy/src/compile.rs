@@ -308,6 +308,8 @@ pub(crate) struct Compiled {
     pub breaker: Option<(u64, u64)>,
     /// The tier of a first-seen operation in the most sensitive environment.
     pub first_seen: Option<Tier>,
+    /// Of every million `log` decisions, how many are sampled for spot checks.
+    pub spot_check_ppm: u32,
 }
 
 /// A compiled limit.
@@ -1273,6 +1275,25 @@ pub(crate) fn compile(doc: &PolicyDoc) -> Result<Compiled, Vec<Diagnostic>> {
         t.value
     });
 
+    let spot_check_ppm = match &doc.defaults.spot_checks {
+        None => 0,
+        Some(d) if (0.0..=1.0).contains(&d.value.sample) => {
+            // In range, so the product is within 0..=1e6.
+            (d.value.sample * 1e6).round() as u32
+        }
+        Some(d) => {
+            cx.err(
+                d.referenced,
+                "defaults.spot_checks.sample",
+                format!(
+                    "{} is not a fraction: give the share of `log` decisions to review, from 0 to 1 (0.05 is 5%)",
+                    d.value.sample
+                ),
+            );
+            0
+        }
+    };
+
     if !cx.errors.is_empty() {
         return Err(cx.errors);
     }
@@ -1303,6 +1324,7 @@ pub(crate) fn compile(doc: &PolicyDoc) -> Result<Compiled, Vec<Diagnostic>> {
         limits,
         breaker,
         first_seen,
+        spot_check_ppm,
     })
 }
 

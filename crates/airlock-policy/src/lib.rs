@@ -248,18 +248,33 @@ impl Policy {
             return None;
         }
         let approval = (tier == Tier::Approve)
-            .then_some(self.compiled.default_approval.as_ref())
-            .flatten()
+            .then(|| self.default_approval("airlock:first-seen"))
+            .flatten();
+        Some((tier, approval))
+    }
+
+    /// The approval `defaults.approvals` asks for, on behalf of `rule` (for holds the
+    /// service adds: first-seen operations, plans whose steps together need a human).
+    /// `None` when the policy names no default approvers.
+    pub fn default_approval(&self, rule: &str) -> Option<ApprovalRequirement> {
+        self.compiled
+            .default_approval
+            .as_ref()
             .map(|a| ApprovalRequirement {
                 requirements: vec![ApprovalRule {
                     group: a.group.clone(),
                     approvals: a.count,
-                    rules: vec!["airlock:first-seen".into()],
+                    rules: vec![rule.to_owned()],
                 }],
                 timeout_seconds: a.timeout_secs,
                 on_timeout: Tier::Deny,
-            });
-        Some((tier, approval))
+            })
+    }
+
+    /// Spot checks: of every million `log` decisions, how many a human reviews
+    /// afterwards (0 when the policy does not ask). The service draws the sample.
+    pub fn spot_check_ppm(&self) -> u32 {
+        self.compiled.spot_check_ppm
     }
 
     /// The circuit breaker: how many limit hits within how many seconds halt an

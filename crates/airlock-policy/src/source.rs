@@ -127,6 +127,16 @@ pub struct Defaults {
     /// environment gets: `log` (flagged) or `approve` (held). Unset: nothing.
     #[serde(default)]
     pub first_seen: Option<S<Tier>>,
+    /// Sample `log` decisions into a review queue for after-the-fact spot checks.
+    #[serde(default)]
+    pub spot_checks: Option<S<SpotChecksDef>>,
+}
+
+/// `sample`: the fraction (0 to 1) of `log` decisions a human reviews afterwards.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpotChecksDef {
+    pub sample: f64,
 }
 
 /// `trips` limit hits within `window` halt the agent until a human resumes it.

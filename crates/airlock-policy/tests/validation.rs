@@ -683,6 +683,32 @@ fn a_circuit_breaker_needs_trips_and_a_window() {
 }
 
 #[test]
+fn spot_checks_sample_a_fraction() {
+    let with = |v: &str| {
+        without_unknown_holds(&base("")).replace(
+            "  unplaced: production\n",
+            &format!("  unplaced: production\n  spot_checks: {{ sample: {v} }}\n"),
+        )
+    };
+    for bad in ["1.5", "-0.1", ".nan"] {
+        assert!(
+            errors(&with(bad)).iter().any(
+                |d| d.key == "defaults.spot_checks.sample" && d.message.contains("from 0 to 1")
+            ),
+            "{bad}"
+        );
+    }
+    for (v, ppm) in [("0.05", 50_000), ("1", 1_000_000), ("0", 0)] {
+        let policy = Policy::load("p.yaml", &with(v), now()).unwrap().policy;
+        assert_eq!(policy.spot_check_ppm(), ppm, "{v}");
+    }
+    let none = Policy::load("p.yaml", &without_unknown_holds(&base("")), now())
+        .unwrap()
+        .policy;
+    assert_eq!(none.spot_check_ppm(), 0, "off unless asked for");
+}
+
+#[test]
 fn first_seen_is_flagged_or_held() {
     let with = |v: &str| {
         base("").replace(

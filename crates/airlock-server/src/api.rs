@@ -7,8 +7,8 @@ use airlock_classify::{RawCall, ToolPolicy};
 use airlock_model::{Action, Decision, Effect, Tier, Who};
 use airlock_policy::Policy;
 use airlock_store::{
-    Credential, Halt, ListFilter, NewRecord, Principal, Record, Requirement, Scope, Status, Vote,
-    VoteOutcome,
+    Credential, Halt, Kind, ListFilter, NewRecord, Principal, Record, Requirement, Review,
+    ReviewOutcome, ReviewState, Scope, Status, Vote, VoteOutcome,
 };
 use axum::Router;
 use axum::body::Bytes;
@@ -41,6 +41,8 @@ pub const ROUTES: &[&str] = &[
     "GET /v1/approvals/{id}",
     "POST /v1/approvals/{id}/approve",
     "POST /v1/approvals/{id}/reject",
+    "GET /v1/reviews",
+    "POST /v1/reviews/{id}",
     "POST /v1/halt",
     "POST /v1/resume",
     "POST /v1/agents",
@@ -82,6 +84,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/approvals/{id}", get(show_approval))
         .route("/v1/approvals/{id}/approve", post(approve))
         .route("/v1/approvals/{id}/reject", post(reject))
+        .route("/v1/reviews", get(list_reviews))
+        .route("/v1/reviews/{id}", post(review))
         .route("/v1/halt", post(halt))
         .route("/v1/resume", post(resume))
         .route("/v1/agents", post(add_agent).get(list_agents))
@@ -212,34 +216,65 @@ async fn count_and_record(
     let seen_key = first_seen(st, policy, caller, action, &mut decision).await?;
     let digest = digest(input, &decision.policy.version);
 
-    // A granted approval for exactly this call lets it through, once.
+    // A granted approval for exactly this call, or for the next step of an approved
+    // plan, lets it through once. Nothing lets a denied call through.
+    let mut plan_step: Option<(String, u32, usize)> = None;
     if let Some(approval) = &q.approval
-        && decision.decision == Tier::Approve
+        && decision.decision != Tier::Deny
     {
-        if st
+        let grant = st
             .store
-            .consume(&caller.tenant, approval, &digest, now)
+            .get(&caller.tenant, approval)
             .await?
-        {
-            if let Some(key) = &seen_key {
-                st.store.take(key, 0, 1, 1).await?;
+            .filter(|g| g.agent == caller.name);
+        let used = match &grant {
+            Some(_) => {
+                st.store
+                    .consume(&caller.tenant, approval, &digest, now)
+                    .await?
             }
-            return Ok(Json(json!({
-                "id": approval, "status": Status::Consumed, "allowed": true, "decision": decision,
-            })));
+            None => None,
+        };
+        match (grant, used) {
+            (Some(grant), Some(step)) => {
+                if let Some(key) = &seen_key {
+                    st.store.take(key, 0, 1, 1).await?;
+                }
+                if grant.kind == Kind::Action {
+                    return Ok(Json(json!({
+                        "id": approval, "status": Status::Consumed, "allowed": true, "decision": decision,
+                    })));
+                }
+                let steps = grant.step_digests().len();
+                decision.reason = format!(
+                    "approved as step {} of {steps} of plan {approval} ({}); the policy alone says: {}",
+                    step + 1,
+                    grant.resolution.as_deref().unwrap_or("approved"),
+                    decision.reason
+                );
+                plan_step = Some((approval.clone(), step, steps));
+            }
+            // A call the policy lets through needs no grant: it goes as decided.
+            (_, None) if decision.decision.is_permissive() => {}
+            (grant, _) => {
+                return Err(ApiError::Conflict(not_covered(
+                    approval,
+                    grant.as_ref(),
+                    &digest,
+                    now,
+                )));
+            }
         }
-        return Err(ApiError::Conflict(format!(
-            "approval `{approval}` is not granted for this exact call (or has been used): submit without it to request a new one"
-        )));
     }
 
     if let Some(key) = &seen_key
         && decision.decision.is_permissive()
+        && plan_step.is_none()
     {
         // Seen from now on: it went through.
         st.store.take(key, 0, 1, 1).await?;
     }
-    if decision.decision == Tier::Approve && decision.approval.is_none() {
+    if decision.decision == Tier::Approve && decision.approval.is_none() && plan_step.is_none() {
         // Nobody could approve it and it would never expire: deny instead.
         decision.decision = Tier::Deny;
         decision.reason = format!(
@@ -252,6 +287,7 @@ async fn count_and_record(
         st.count("airlock_decisions_by_rule_total", rule);
     }
     let status = match decision.decision {
+        _ if plan_step.is_some() => Status::Allowed,
         Tier::Allow | Tier::Log => Status::Allowed,
         Tier::Approve => Status::Pending,
         Tier::Deny => Status::Denied,
@@ -289,6 +325,12 @@ async fn count_and_record(
         status,
         expires_ms,
         requirements,
+        kind: Kind::Action,
+        use_within_ms: Some(ACTION_GRANT_MS),
+        review_due: status == Status::Allowed
+            && decision.decision == Tier::Log
+            && plan_step.is_none()
+            && sampled(&id, policy.spot_check_ppm()),
     };
     st.store.insert(record).await?;
     let mut answer = json!({
@@ -297,6 +339,9 @@ async fn count_and_record(
         "allowed": status == Status::Allowed,
         "decision": decision,
     });
+    if let Some((plan, step, steps)) = plan_step {
+        answer["plan"] = json!({ "id": plan, "step": step + 1, "steps": steps });
+    }
     if status == Status::Pending {
         answer["wait"] = json!(format!("/v1/actions/{id}?wait=30s"));
         answer["expires_ms"] = json!(expires_ms);
@@ -344,14 +389,28 @@ fn action_of(input: Value, caller: &Caller, policy: &Policy) -> ApiResult<Action
 struct PlanBody {
     /// The calls the agent intends to make, in order (raw calls or Actions).
     steps: Vec<Value>,
+    /// Ask for one approval of the whole plan when it needs one.
+    #[serde(default)]
+    request_approval: bool,
+    /// Why the agent wants to run this plan (shown to approvers).
+    #[serde(default)]
+    reason: Option<String>,
+    /// How long the approved plan stays usable (default 1h, at most 24h).
+    #[serde(default)]
+    valid_for: Option<String>,
 }
 
 /// Steps one plan may hold.
 const MAX_PLAN_STEPS: usize = 1000;
+/// How long an approved plan stays usable unless the agent asks for less.
+const PLAN_VALID_DEFAULT: Duration = Duration::from_secs(3600);
+const PLAN_VALID_MAX: Duration = Duration::from_secs(24 * 3600);
 
 /// `POST /v1/plans`: each step's decision, and a verdict on the whole that flags
 /// what no single step shows (delete-then-recreate, write-then-delete, fan-out).
-/// Nothing is recorded or counted: a plan is a question, not an action.
+/// A plan is a question, not an action: nothing is counted. With
+/// `request_approval`, a plan that needs a human becomes one approval request
+/// covering exactly its steps, in order.
 async fn check_plan(State(st): S, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Value>> {
     let caller = auth::caller(&st, &headers).await?;
     caller.require_agent()?;
@@ -362,11 +421,23 @@ async fn check_plan(State(st): S, headers: HeaderMap, body: Bytes) -> ApiResult<
             plan.steps.len()
         )));
     }
+    let valid_for = match plan.valid_for.as_deref() {
+        None => PLAN_VALID_DEFAULT,
+        Some(v) => {
+            let d = parse_span(v).map_err(|e| e.prefixed("valid_for: "))?;
+            if d.is_zero() || d > PLAN_VALID_MAX {
+                return Err(ApiError::BadRequest(format!(
+                    "valid_for: `{v}` must be more than 0 and at most 24h"
+                )));
+            }
+            d
+        }
+    };
     let policy = st.policy();
     let at = jiff::Timestamp::now();
     let mut actions = Vec::with_capacity(plan.steps.len());
-    for (i, step) in plan.steps.into_iter().enumerate() {
-        let action = action_of(step, &caller, &policy)
+    for (i, step) in plan.steps.iter().enumerate() {
+        let action = action_of(step.clone(), &caller, &policy)
             .map_err(|e| e.prefixed(&format!("step {}: ", i + 1)))?;
         actions.push(action);
     }
@@ -400,9 +471,176 @@ async fn check_plan(State(st): S, headers: HeaderMap, body: Bytes) -> ApiResult<
             .collect::<Vec<_>>()
             .join("; ")
     };
-    Ok(Json(
-        json!({ "verdict": verdict, "reason": reason, "patterns": patterns, "steps": steps }),
-    ))
+    let mut answer =
+        json!({ "verdict": verdict, "reason": reason, "patterns": patterns, "steps": steps });
+    if plan.request_approval {
+        let requirement = crate::plans::plan_approval(
+            &decisions,
+            &patterns,
+            policy.default_approval("airlock:plan"),
+        )
+        .map_err(|e| ApiError::Conflict(format!("this plan cannot be approved as a whole: {e}")))?;
+        let digests: Vec<String> = plan
+            .steps
+            .iter()
+            .zip(&decisions)
+            .map(|(step, d)| digest(step, &d.policy.version))
+            .collect();
+        let mut rules: Vec<String> = Vec::new();
+        for r in decisions
+            .iter()
+            .filter(|d| d.decision == Tier::Approve)
+            .flat_map(|d| d.rules.iter().cloned())
+            .chain(patterns.iter().map(|p| format!("airlock:plan:{}", p.kind)))
+        {
+            if !rules.contains(&r) {
+                rules.push(r);
+            }
+        }
+        let plan_decision = Decision {
+            id: None,
+            decision: Tier::Approve,
+            rules,
+            reason: format!("a plan of {} steps: {reason}", actions.len()),
+            observed: Vec::new(),
+            alerts: Vec::new(),
+            exceptions: Vec::new(),
+            approval: Some(requirement.clone()),
+            effect: actions
+                .iter()
+                .map(|a| a.what.effect)
+                .max()
+                .unwrap_or(Effect::Unknown),
+            placements: decisions
+                .iter()
+                .flat_map(|d| d.placements.iter().cloned())
+                .collect(),
+            policy: decisions[0].policy.clone(),
+        };
+        let now = now_ms();
+        let id = record_id(now)?;
+        let timeout_ms = i64::try_from(requirement.timeout_seconds)
+            .unwrap_or(i64::MAX / 2)
+            .saturating_mul(1000);
+        let expires_ms = now.saturating_add(timeout_ms);
+        let use_within_ms = i64::try_from(valid_for.as_millis()).unwrap_or(i64::MAX / 2);
+        let record = NewRecord {
+            id: id.clone(),
+            tenant: caller.tenant.clone(),
+            agent: caller.name.clone(),
+            zone: actions[0].who.zone.clone(),
+            received_ms: now,
+            call_json: json!({ "plan": { "steps": plan.steps, "reason": plan.reason } })
+                .to_string(),
+            action_json: json!({
+                "steps": actions.iter().zip(&decisions)
+                    .map(|(a, d)| json!({ "action": a, "decision": d }))
+                    .collect::<Vec<_>>(),
+                "patterns": patterns,
+                "reason": plan.reason,
+            })
+            .to_string(),
+            decision_json: to_json(&plan_decision),
+            tier: Tier::Approve.to_string(),
+            digest: digests.join(" "),
+            status: Status::Pending,
+            expires_ms: Some(expires_ms),
+            requirements: requirement
+                .requirements
+                .iter()
+                .map(|r| Requirement {
+                    group: r.group.clone(),
+                    approvals: r.approvals,
+                })
+                .collect(),
+            kind: Kind::Plan,
+            use_within_ms: Some(use_within_ms),
+            review_due: false,
+        };
+        st.store.insert(record).await?;
+        st.count("airlock_decisions_total", "approve");
+        st.notify(json!({
+            "event": "approval.requested", "kind": "plan",
+            "tenant": caller.tenant, "id": id, "agent": caller.name,
+            "steps": actions.len(), "patterns": patterns,
+            "reason": plan_decision.reason, "stated_reason": plan.reason,
+            "approval": requirement, "url": format!("/v1/approvals/{id}"),
+            "text": format!(
+                "airlock: {} asks to run a plan of {} steps: {} Approve or reject: /v1/approvals/{id}",
+                caller.name, actions.len(), plan_decision.reason
+            ),
+        }));
+        answer["approval"] = json!({
+            "id": id, "status": Status::Pending, "expires_ms": expires_ms,
+            "wait": format!("/v1/actions/{id}?wait=30s"),
+            "requirements": requirement.requirements,
+            "valid_for_seconds": valid_for.as_secs(),
+            "use": format!("submit each step, exactly as planned and in order, to POST /v1/actions?approval={id}"),
+        });
+    }
+    Ok(Json(answer))
+}
+
+/// Once approved, a single action must be used within this long.
+const ACTION_GRANT_MS: i64 = 10 * 60 * 1000;
+
+/// Why `?approval=ID` does not let this call through, and what to do instead.
+fn not_covered(id: &str, grant: Option<&Record>, digest: &str, now: i64) -> String {
+    let Some(g) = grant else {
+        return format!(
+            "approval `{id}` is not a request of this agent: submit without it to request a new one"
+        );
+    };
+    match g.status {
+        Status::Pending => {
+            return format!(
+                "approval `{id}` is still pending: wait with GET /v1/actions/{id}?wait=30s, then submit again"
+            );
+        }
+        Status::Approved if g.expires_ms.is_some_and(|e| e <= now) => {
+            return format!(
+                "approval `{id}` ran out before it was used: submit without it to request a new one"
+            );
+        }
+        Status::Approved => {}
+        other => {
+            return format!(
+                "approval `{id}` is {} and lets nothing through: submit without it to request a new one",
+                other.as_str()
+            );
+        }
+    }
+    let steps = g.step_digests();
+    let next = usize::try_from(g.steps_used).unwrap_or(usize::MAX);
+    if g.kind == Kind::Plan {
+        let later = steps.iter().skip(next).position(|d| *d == digest);
+        return match later {
+            Some(k) => format!(
+                "this call is step {} of plan `{id}`, but step {} comes first: run the approved steps in order, each exactly as planned",
+                next + k + 1,
+                next + 1
+            ),
+            None => format!(
+                "this call is not in plan `{id}` as approved (step {} of {} is next; a step must be submitted exactly as planned, under the same policy version)",
+                next + 1,
+                steps.len()
+            ),
+        };
+    }
+    format!(
+        "approval `{id}` is not granted for this exact call (or has been used): submit without it to request a new one"
+    )
+}
+
+/// Whether this record is in the spot-check sample: a hash of its (random) id, so
+/// an agent cannot steer its calls out of review.
+fn sampled(id: &str, ppm: u32) -> bool {
+    if ppm == 0 {
+        return false;
+    }
+    let h = Sha256::digest(id.as_bytes());
+    let n = u32::from_be_bytes([h[0], h[1], h[2], h[3]]);
+    n % 1_000_000 < ppm
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> String {
@@ -558,9 +796,16 @@ struct WaitQuery {
 }
 
 fn parse_wait(s: &str) -> ApiResult<Duration> {
+    Ok(parse_span(s)
+        .map_err(|e| e.prefixed("wait: "))?
+        .min(MAX_WAIT))
+}
+
+/// A duration such as `500ms`, `30s`, `10m` or `2h` (a bare number is seconds).
+fn parse_span(s: &str) -> ApiResult<Duration> {
     let bad = || {
         ApiError::BadRequest(format!(
-            "wait `{s}` is not a duration like 30s, 500ms or 1m"
+            "`{s}` is not a duration like 500ms, 30s, 10m or 2h"
         ))
     };
     let (n, unit) = s
@@ -571,9 +816,10 @@ fn parse_wait(s: &str) -> ApiResult<Duration> {
         "ms" => Duration::from_millis(n),
         "s" => Duration::from_secs(n),
         "m" => Duration::from_secs(n.saturating_mul(60)),
+        "h" => Duration::from_secs(n.saturating_mul(3600)),
         _ => return Err(bad()),
     };
-    Ok(d.min(MAX_WAIT))
+    Ok(d)
 }
 
 /// `GET /v1/actions/{id}?wait=30s`: where an action stands; waits while it is pending.
@@ -677,6 +923,7 @@ async fn list_approvals(
             &ListFilter {
                 status,
                 agent: q.agent,
+                review: None,
                 limit: q.limit.unwrap_or(100),
             },
         )
@@ -688,18 +935,60 @@ async fn list_approvals(
 fn summary(r: &Record) -> Value {
     let decision: Value = serde_json::from_str(&r.decision_json).unwrap_or(Value::Null);
     let action: Value = serde_json::from_str(&r.action_json).unwrap_or(Value::Null);
+    let (tool, operation, effect) = match r.kind {
+        Kind::Action => (
+            action["what"]["tool"].clone(),
+            action["what"]["operation"].clone(),
+            action["what"]["effect"].clone(),
+        ),
+        Kind::Plan => (
+            json!("plan"),
+            json!(format!("{} steps", r.step_digests().len())),
+            decision["effect"].clone(),
+        ),
+    };
     json!({
         "id": r.id,
+        "kind": r.kind,
         "agent": r.agent,
         "status": r.status,
         "received_ms": r.received_ms,
         "expires_ms": r.expires_ms,
-        "tool": action["what"]["tool"],
-        "operation": action["what"]["operation"],
-        "effect": action["what"]["effect"],
+        "tool": tool,
+        "operation": operation,
+        "effect": effect,
         "reason": decision["reason"],
+        "rules": decision["rules"],
         "requirements": r.requirements,
         "votes": r.votes.len(),
+    })
+}
+
+/// The human the agent of this record acts for, as the policy or the stored
+/// action(s) name it: they may not approve it.
+fn record_operator(r: &Record, policy: &Policy) -> ApiResult<Option<String>> {
+    if let Some(op) = policy.agent_operator(&r.agent) {
+        return Ok(Some(op.to_owned()));
+    }
+    let unreadable =
+        |e: serde_json::Error| ApiError::Unavailable(format!("stored action unreadable: {e}"));
+    Ok(match r.kind {
+        Kind::Action => {
+            let action: Action = serde_json::from_str(&r.action_json).map_err(unreadable)?;
+            action.who.operator
+        }
+        Kind::Plan => {
+            #[derive(Deserialize)]
+            struct Step {
+                action: Action,
+            }
+            #[derive(Deserialize)]
+            struct Steps {
+                steps: Vec<Step>,
+            }
+            let plan: Steps = serde_json::from_str(&r.action_json).map_err(unreadable)?;
+            plan.steps.into_iter().find_map(|s| s.action.who.operator)
+        }
     })
 }
 
@@ -719,27 +1008,58 @@ async fn show_approval(
             &ListFilter {
                 status: None,
                 agent: Some(r.agent.clone()),
+                review: None,
                 limit: 10,
             },
         )
         .await?;
     let action: Value = serde_json::from_str(&r.action_json).unwrap_or(Value::Null);
-    Ok(Json(json!({
+    let mut view = json!({
         "id": r.id,
+        "kind": r.kind,
         "status": r.status,
         "agent": r.agent,
         "received_ms": r.received_ms,
         "expires_ms": r.expires_ms,
         "resolution": r.resolution,
         "call": serde_json::from_str::<Value>(&r.call_json).unwrap_or(Value::Null),
-        "action": action,
-        "why": action["why"],
-        "impact": { "targets": action["targets"], "magnitude": action["magnitude"] },
         "decision": serde_json::from_str::<Value>(&r.decision_json).unwrap_or(Value::Null),
         "requirements": r.requirements,
         "votes": r.votes,
         "recent": history.iter().filter(|h| h.id != r.id).map(summary).collect::<Vec<_>>(),
-    })))
+    });
+    match r.kind {
+        Kind::Action => {
+            view["why"] = action["why"].clone();
+            view["impact"] =
+                json!({ "targets": action["targets"], "magnitude": action["magnitude"] });
+            view["action"] = action;
+        }
+        Kind::Plan => {
+            // The whole plan: every step with its own decision, and what the steps
+            // show together.
+            let empty = Vec::new();
+            let steps = action["steps"].as_array().unwrap_or(&empty);
+            let targets: Vec<Value> = steps
+                .iter()
+                .flat_map(|s| {
+                    s["action"]["targets"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                })
+                .collect();
+            view["why"] = json!({ "reason": action["reason"] });
+            view["impact"] = json!({ "steps": steps.len(), "targets": targets });
+            view["plan"] = json!({
+                "steps": steps, "patterns": action["patterns"], "steps_used": r.steps_used,
+            });
+        }
+    }
+    if let Some(state) = r.review_state {
+        view["review"] = json!({ "state": state, "verdict": r.review });
+    }
+    Ok(Json(view))
 }
 
 #[derive(Deserialize, Default)]
@@ -795,13 +1115,9 @@ async fn cast(
             "an agent cannot approve its own request".into(),
         ));
     }
-    let action: Action = serde_json::from_str(&r.action_json)
-        .map_err(|e| ApiError::Unavailable(format!("stored action unreadable: {e}")))?;
     let policy = st.policy();
-    let operator = policy
-        .agent_operator(&r.agent)
-        .or(action.who.operator.as_deref());
-    if operator == Some(caller.name.as_str()) {
+    let operator = record_operator(&r, &policy)?;
+    if operator.as_deref() == Some(caller.name.as_str()) {
         return Err(ApiError::Forbidden(format!(
             "{} is the operator this agent acts for and cannot approve its requests",
             caller.name
@@ -846,6 +1162,8 @@ async fn cast(
     match outcome {
         VoteOutcome::Recorded(status) => {
             if status != Status::Pending {
+                let waited = now_ms().saturating_sub(r.received_ms);
+                st.observe_approval(status.as_str(), waited);
                 st.wake(&id);
                 st.notify(json!({
                     "event": "approval.resolved", "tenant": caller.tenant, "id": id,
@@ -864,6 +1182,135 @@ async fn cast(
             s.as_str()
         ))),
         VoteOutcome::NotFound => Err(ApiError::NotFound(format!("no action `{id}`"))),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReviewQuery {
+    /// `due` (the default), `ok`, `wrong` or `any`.
+    state: Option<String>,
+    agent: Option<String>,
+    limit: Option<u32>,
+}
+
+/// `GET /v1/reviews?state=due`: the spot-check queue, `log` decisions sampled for a
+/// human to look at after the fact.
+async fn list_reviews(
+    State(st): S,
+    headers: HeaderMap,
+    Query(q): Query<ReviewQuery>,
+) -> ApiResult<Json<Value>> {
+    let caller = auth::caller(&st, &headers).await?;
+    caller.require_human("viewer")?;
+    let s = q.state.as_deref().unwrap_or("due");
+    let state = ReviewState::parse(s)
+        .ok_or_else(|| ApiError::BadRequest(format!("state `{s}` is not one of due, ok, wrong")))?;
+    let records = st
+        .store
+        .list(
+            &caller.tenant,
+            &ListFilter {
+                status: None,
+                agent: q.agent,
+                review: Some(state),
+                limit: q.limit.unwrap_or(100),
+            },
+        )
+        .await?;
+    let items: Vec<Value> = records
+        .iter()
+        .map(|r| {
+            let mut v = summary(r);
+            v["call"] = serde_json::from_str(&r.call_json).unwrap_or(Value::Null);
+            v["review"] = json!({ "state": r.review_state, "verdict": r.review });
+            v
+        })
+        .collect();
+    Ok(Json(json!({ "reviews": items })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReviewBody {
+    /// `ok` or `wrong`.
+    verdict: String,
+    /// Required for `wrong`: what the decision should have been, and why.
+    #[serde(default)]
+    comment: String,
+}
+
+/// `POST /v1/reviews/{id}`: a reviewer's verdict on a sampled decision. `wrong`
+/// raises an alert (webhook `review.wrong`, `airlock_reviews_wrong_total`).
+async fn review(
+    State(st): S,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let caller = auth::caller(&st, &headers).await?;
+    caller.require_human("approver")?;
+    let b: ReviewBody = parse(&body)?;
+    let wrong = match b.verdict.as_str() {
+        "ok" => false,
+        "wrong" => true,
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "verdict `{other}` is not `ok` or `wrong`"
+            )));
+        }
+    };
+    if wrong && b.comment.trim().is_empty() {
+        return Err(ApiError::BadRequest(
+            "a `wrong` verdict needs a comment: say what the decision should have been".into(),
+        ));
+    }
+    let r = visible(&st, &caller, &id).await?;
+    let verdict = Review {
+        reviewer: caller.name.clone(),
+        wrong,
+        comment: b.comment,
+        at_ms: now_ms(),
+    };
+    match st
+        .store
+        .review(&caller.tenant, &id, verdict.clone())
+        .await?
+    {
+        ReviewOutcome::Recorded(state) => {
+            if wrong {
+                st.count("airlock_reviews_wrong_total", &r.agent);
+                let action: Value = serde_json::from_str(&r.action_json).unwrap_or(Value::Null);
+                let decision: Value = serde_json::from_str(&r.decision_json).unwrap_or(Value::Null);
+                eprintln!(
+                    "airlock: alert: {} marked decision {id} of agent {} (tenant {}) wrong",
+                    caller.name, r.agent, caller.tenant
+                );
+                st.notify(json!({
+                    "event": "review.wrong", "tenant": caller.tenant, "id": id, "agent": r.agent,
+                    "tool": action["what"]["tool"], "operation": action["what"]["operation"],
+                    "rules": decision["rules"], "reviewer": caller.name, "comment": verdict.comment,
+                    "url": format!("/v1/approvals/{id}"),
+                    "text": format!(
+                        "airlock: {} marked a decision on {}'s {} {} wrong: {}",
+                        caller.name, r.agent, action["what"]["tool"].as_str().unwrap_or("?"),
+                        action["what"]["operation"].as_str().unwrap_or("?"), verdict.comment
+                    ),
+                }));
+            }
+            Ok(Json(
+                json!({ "id": id, "review": state, "verdict": verdict }),
+            ))
+        }
+        ReviewOutcome::AlreadyReviewed(done) => Err(ApiError::Conflict(format!(
+            "`{id}` was already reviewed by {} ({})",
+            done.reviewer,
+            if done.wrong { "wrong" } else { "ok" }
+        ))),
+        ReviewOutcome::NotSampled => Err(ApiError::Conflict(format!(
+            "`{id}` was not sampled for a spot check; only records in GET /v1/reviews take a verdict"
+        ))),
+        ReviewOutcome::NotFound => Err(ApiError::NotFound(format!("no action `{id}`"))),
     }
 }
 
@@ -1091,6 +1538,11 @@ async fn metrics(State(st): S, headers: HeaderMap) -> ApiResult<String> {
             "limit",
             "Actions that went over a limit.",
         ),
+        (
+            "airlock_reviews_wrong_total",
+            "agent",
+            "Sampled decisions a reviewer marked wrong.",
+        ),
     ];
     let counters = st.counters();
     for (name, label, text) in help {
@@ -1106,6 +1558,11 @@ async fn metrics(State(st): S, headers: HeaderMap) -> ApiResult<String> {
     out.push_str(&format!(
         "# HELP airlock_approvals_pending Requests waiting for approvers.\n# TYPE airlock_approvals_pending gauge\nairlock_approvals_pending {pending}\n"
     ));
+    let reviews = st.store.count_reviews_due(None).await?;
+    out.push_str(&format!(
+        "# HELP airlock_reviews_due Sampled decisions waiting for a spot check.\n# TYPE airlock_reviews_due gauge\nairlock_reviews_due {reviews}\n"
+    ));
+    out.push_str(&st.approval_histogram());
     out.push_str(&format!(
         "# HELP airlock_halts_active Active halts.\n# TYPE airlock_halts_active gauge\nairlock_halts_active {}\n",
         st.active_halts()

@@ -29,6 +29,22 @@ pub struct AppState {
     policy_mtime: Mutex<Option<std::time::SystemTime>>,
     /// Counters for `/metrics`, by metric name and label value.
     counters: Mutex<std::collections::BTreeMap<(&'static str, String), u64>>,
+    /// How long resolved approvals waited for their humans, by outcome.
+    approval_times: Mutex<std::collections::BTreeMap<String, Histogram>>,
+}
+
+/// Upper bounds (seconds) of the approval-time buckets: from a click within
+/// seconds to a request that waited out an hour.
+const APPROVAL_BUCKETS: [f64; 10] = [
+    1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 900.0, 1800.0, 3600.0,
+];
+
+/// A Prometheus histogram: cumulative counts per bucket, the sum and the count.
+#[derive(Default)]
+struct Histogram {
+    buckets: [u64; APPROVAL_BUCKETS.len()],
+    sum_ms: u64,
+    count: u64,
 }
 
 pub fn now_ms() -> Millis {
@@ -49,6 +65,7 @@ impl AppState {
             halts: RwLock::new(Vec::new()),
             waiters: Mutex::new(HashMap::new()),
             counters: Mutex::new(std::collections::BTreeMap::new()),
+            approval_times: Mutex::new(std::collections::BTreeMap::new()),
         }
     }
 
@@ -155,6 +172,50 @@ impl AppState {
         c.iter().map(|(k, v)| (k.clone(), *v)).collect()
     }
 
+    /// Records how long a request waited until approvers resolved it.
+    pub fn observe_approval(&self, outcome: &str, waited_ms: i64) {
+        let mut h = match self.approval_times.lock() {
+            Ok(h) => h,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let h = h.entry(outcome.to_owned()).or_default();
+        let ms = u64::try_from(waited_ms).unwrap_or(0);
+        let secs = ms as f64 / 1000.0;
+        for (bound, n) in APPROVAL_BUCKETS.iter().zip(h.buckets.iter_mut()) {
+            if secs <= *bound {
+                *n += 1;
+            }
+        }
+        h.sum_ms = h.sum_ms.saturating_add(ms);
+        h.count += 1;
+    }
+
+    /// `airlock_approval_seconds` in the Prometheus text format.
+    pub fn approval_histogram(&self) -> String {
+        let h = match self.approval_times.lock() {
+            Ok(h) => h,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let name = "airlock_approval_seconds";
+        let mut out = format!(
+            "# HELP {name} How long requests waited for approvers, by outcome.\n# TYPE {name} histogram\n"
+        );
+        for (outcome, h) in h.iter() {
+            for (bound, n) in APPROVAL_BUCKETS.iter().zip(h.buckets.iter()) {
+                out.push_str(&format!(
+                    "{name}_bucket{{outcome=\"{outcome}\",le=\"{bound}\"}} {n}\n"
+                ));
+            }
+            out.push_str(&format!(
+                "{name}_bucket{{outcome=\"{outcome}\",le=\"+Inf\"}} {}\n{name}_sum{{outcome=\"{outcome}\"}} {}\n{name}_count{{outcome=\"{outcome}\"}} {}\n",
+                h.count,
+                h.sum_ms as f64 / 1000.0,
+                h.count
+            ));
+        }
+        out
+    }
+
     pub fn active_halts(&self) -> usize {
         self.halts.read().map_or(0, |h| h.len())
     }
@@ -234,7 +295,7 @@ impl AppState {
                 self.wake(&id);
                 self.notify(serde_json::json!({
                     "event": "approval.resolved", "tenant": tenant, "id": id, "status": "expired",
-                    "text": format!("airlock: request {id} expired: nobody approved in time, so it is denied"),
+                    "text": format!("airlock: request {id} expired (not approved, or not used, in time), so it is denied"),
                 }));
             }
         }

@@ -127,13 +127,14 @@ pub struct NewRecord {
     pub received_ms: Millis,
     /// The input as received (a raw call or an Action), JSON.
     pub call_json: String,
-    /// The Action decided, JSON.
+    /// The Action decided, JSON (for a plan: its steps' Actions and Decisions).
     pub action_json: String,
-    /// The Decision, JSON.
+    /// The Decision, JSON (for a plan: the decision on the whole).
     pub decision_json: String,
     /// `allow`, `log`, `approve` or `deny`.
     pub tier: String,
-    /// SHA-256 (hex) binding an approval to this exact call and policy version.
+    /// SHA-256 (hex) binding an approval to this exact call and policy version; for
+    /// a plan, one digest per step, in order, separated by single spaces.
     pub digest: String,
     /// The initial status: `Allowed`, `Denied` or `Pending`.
     pub status: Status,
@@ -141,6 +142,96 @@ pub struct NewRecord {
     pub expires_ms: Option<Millis>,
     /// For `Pending`: what approving needs.
     pub requirements: Vec<Requirement>,
+    /// A single action or a plan approved as a whole.
+    pub kind: Kind,
+    /// For `Pending`: once approved, the grant must be used within this long
+    /// (`None`: by the original `expires_ms`).
+    pub use_within_ms: Option<Millis>,
+    /// Sampled for an after-the-fact spot check: it enters the review queue.
+    pub review_due: bool,
+}
+
+/// What a record stands for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// One call; an approval covers exactly that call, once.
+    #[default]
+    Action,
+    /// An ordered list of calls approved as a whole; the approval covers exactly
+    /// those calls, each once, in that order.
+    Plan,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Action => "action",
+            Kind::Plan => "plan",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        match s {
+            "action" => Some(Kind::Action),
+            "plan" => Some(Kind::Plan),
+            _ => None,
+        }
+    }
+}
+
+/// Where a sampled record stands in the spot-check queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReviewState {
+    /// Sampled, waiting for a reviewer.
+    Due,
+    /// A reviewer found the decision right.
+    Ok,
+    /// A reviewer marked the decision wrong.
+    Wrong,
+}
+
+impl ReviewState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewState::Due => "due",
+            ReviewState::Ok => "ok",
+            ReviewState::Wrong => "wrong",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ReviewState> {
+        match s {
+            "due" => Some(ReviewState::Due),
+            "ok" => Some(ReviewState::Ok),
+            "wrong" => Some(ReviewState::Wrong),
+            _ => None,
+        }
+    }
+}
+
+/// A reviewer's verdict on a sampled decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Review {
+    pub reviewer: String,
+    /// The decision should not have been what it was.
+    pub wrong: bool,
+    pub comment: String,
+    pub at_ms: Millis,
+}
+
+/// What a review did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReviewOutcome {
+    /// Recorded: the record left the queue in this state.
+    Recorded(ReviewState),
+    /// Somebody reviewed it already: nothing changed.
+    AlreadyReviewed(Review),
+    /// It was never sampled for review: nothing changed.
+    NotSampled,
+    /// No such record in this tenant.
+    NotFound,
 }
 
 /// A stored action with its votes.
@@ -164,6 +255,20 @@ pub struct Record {
     /// Why it was resolved the way it was (`approved by alice, bob`, `halted: …`).
     pub resolution: Option<String>,
     pub votes: Vec<Vote>,
+    pub kind: Kind,
+    /// How many of the approved steps have been used (0 or 1 for an action).
+    pub steps_used: u32,
+    /// `None` unless sampled for a spot check.
+    pub review_state: Option<ReviewState>,
+    /// The reviewer's verdict, once reviewed.
+    pub review: Option<Review>,
+}
+
+impl Record {
+    /// The approved steps' digests, in order (one for an action).
+    pub fn step_digests(&self) -> Vec<&str> {
+        self.digest.split(' ').collect()
+    }
 }
 
 /// Which records to list, newest first.
@@ -171,6 +276,8 @@ pub struct Record {
 pub struct ListFilter {
     pub status: Option<Status>,
     pub agent: Option<String>,
+    /// Only records sampled for spot checks, in this review state.
+    pub review: Option<ReviewState>,
     /// At most this many (the backend caps it at 10,000).
     pub limit: u32,
 }

@@ -37,8 +37,8 @@ use tokio_postgres::{NoTls, Row};
 
 use crate::quorum::{Tally, approved_by, tally};
 use crate::{
-    Credential, Halt, ListFilter, Millis, NewRecord, Principal, Record, Requirement, Result, Scope,
-    Status, StoreError, Vote, VoteOutcome,
+    Credential, Halt, Kind, ListFilter, Millis, NewRecord, Principal, Record, Requirement, Result,
+    Review, ReviewOutcome, ReviewState, Scope, Status, StoreError, Vote, VoteOutcome,
 };
 
 /// The most inserts written in one group commit.
@@ -50,12 +50,13 @@ const WRITERS: usize = 2;
 /// Connections in each replica's pool.
 const POOL_SIZE: usize = 16;
 /// The schema version this build writes and understands.
-const SCHEMA_VERSION: i32 = 1;
+const SCHEMA_VERSION: i32 = 2;
 /// The advisory lock key that serialises migrations (`airlock` in ASCII, as a number).
 const MIGRATION_LOCK: i64 = 0x0061_6972_6c6f_636b;
 
 /// Each migration, in order: `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE airlock_records (
     id            TEXT COLLATE "C" PRIMARY KEY,
     tenant        TEXT COLLATE "C" NOT NULL,
@@ -130,7 +131,20 @@ CREATE TABLE airlock_credentials (
     revoked    BOOLEAN NOT NULL,
     PRIMARY KEY (tenant, name, principal)
 );
-"#];
+"#,
+    // 2: plans approved as a whole, grants that expire, spot checks.
+    r#"
+ALTER TABLE airlock_records
+    ADD COLUMN kind TEXT NOT NULL DEFAULT 'action' CHECK (kind IN ('action', 'plan')),
+    ADD COLUMN steps_used INTEGER NOT NULL DEFAULT 0,
+    ADD COLUMN use_within_ms BIGINT,
+    ADD COLUMN review TEXT CHECK (review IN ('due', 'ok', 'wrong')),
+    ADD COLUMN review_json TEXT;
+CREATE INDEX airlock_records_granted ON airlock_records (expires_ms) WHERE status = 'approved';
+CREATE INDEX airlock_records_review ON airlock_records (tenant, review, received_ms DESC, id DESC)
+    WHERE review IS NOT NULL;
+"#,
+];
 
 /// The columns of a [`Record`], its votes aggregated in cast order as JSON
 /// (`[[approver, [groups], approve, comment, at_ms], …]`).
@@ -139,12 +153,15 @@ const RECORD_COLUMNS: &str = r#"r.id, r.tenant, r.agent, r.zone, r.received_ms, 
     r.resolved_ms, r.resolution,
     (SELECT coalesce(json_agg(json_build_array(v.approver, v.groups, v.approve, v.comment, v.at_ms)
                               ORDER BY v.seq), '[]'::json)::text
-       FROM airlock_votes v WHERE v.record_id = r.id) AS votes"#;
+       FROM airlock_votes v WHERE v.record_id = r.id) AS votes,
+    r.kind, r.steps_used, r.review, r.review_json"#;
 
 const INSERT_BATCH: &str = "INSERT INTO airlock_records (id, tenant, agent, zone, received_ms, \
-     call_json, action_json, decision_json, tier, digest, status, expires_ms, requirements) \
+     call_json, action_json, decision_json, tier, digest, status, expires_ms, requirements, \
+     kind, use_within_ms, review) \
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[], \
-     $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int8[], $13::text[]) \
+     $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int8[], $13::text[], \
+     $14::text[], $15::int8[], $16::text[]) \
      ON CONFLICT (id) DO NOTHING RETURNING id";
 
 const CREDENTIAL_COLUMNS: &str = "tenant, name, principal, roles, token_hash, created_ms, revoked";
@@ -253,15 +270,17 @@ impl PgStore {
             n => i64::from(n.min(10_000)),
         };
         let status = filter.status.map(Status::as_str);
+        let review = filter.review.map(ReviewState::as_str);
         let client = self.client().await?;
         let sql = format!(
             "SELECT {RECORD_COLUMNS} FROM airlock_records r WHERE r.tenant = $1 \
              AND ($2::text IS NULL OR r.status = $2) AND ($3::text IS NULL OR r.agent = $3) \
+             AND ($5::text IS NULL OR r.review = $5) \
              ORDER BY r.received_ms DESC, r.id DESC LIMIT $4"
         );
         let stmt = client.prepare_cached(&sql).await.map_err(db_err)?;
         let rows = client
-            .query(&stmt, &[&tenant, &status, &agent, &limit])
+            .query(&stmt, &[&tenant, &status, &agent, &limit, &review])
             .await
             .map_err(db_err)?;
         rows.iter().map(record_from_row).collect()
@@ -393,7 +412,9 @@ impl PgStore {
         if let Some(resolution) = resolution {
             let resolve = tx
                 .prepare_cached(
-                    "UPDATE airlock_records SET status = $3, resolved_ms = $4, resolution = $5 \
+                    "UPDATE airlock_records SET status = $3, resolved_ms = $4, resolution = $5, \
+                     expires_ms = CASE WHEN $3 = 'approved' AND use_within_ms IS NOT NULL \
+                     THEN $4 + use_within_ms ELSE expires_ms END \
                      WHERE tenant = $1 AND id = $2",
                 )
                 .await
@@ -409,24 +430,121 @@ impl PgStore {
         Ok(VoteOutcome::Recorded(status))
     }
 
-    /// Approved → Consumed, once, if `digest` matches. Returns whether it did.
-    pub async fn consume(&self, tenant: &str, id: &str, digest: &str, now: Millis) -> Result<bool> {
+    /// Uses the next step of an approved grant if `digest` is that step's digest and
+    /// the grant has not expired: one statement, so concurrent callers (on any
+    /// replica) cannot use one step twice. Returns the step used.
+    pub async fn consume(
+        &self,
+        tenant: &str,
+        id: &str,
+        digest: &str,
+        now: Millis,
+    ) -> Result<Option<u32>> {
         if has_nul(&[tenant, id, digest]) {
-            return Ok(false);
+            return Ok(None);
+        }
+        let client = self.client().await?;
+        // split_part is 1-based: step `steps_used` (0-based) is part `steps_used + 1`.
+        let stmt = client
+            .prepare_cached(
+                "UPDATE airlock_records SET steps_used = steps_used + 1, \
+                 status = CASE WHEN steps_used + 1 = array_length(string_to_array(digest, ' '), 1) \
+                          THEN 'consumed' ELSE status END, \
+                 consumed_ms = CASE WHEN steps_used + 1 = array_length(string_to_array(digest, ' '), 1) \
+                          THEN $4 ELSE consumed_ms END \
+                 WHERE tenant = $1 AND id = $2 AND status = 'approved' \
+                   AND (expires_ms IS NULL OR expires_ms > $4) \
+                   AND split_part(digest, ' ', steps_used + 1) = $3 \
+                 RETURNING steps_used - 1",
+            )
+            .await
+            .map_err(db_err)?;
+        let row = client
+            .query_opt(&stmt, &[&tenant, &id, &digest, &now])
+            .await
+            .map_err(db_err)?;
+        match row {
+            None => Ok(None),
+            Some(r) => {
+                let step: i32 = r.try_get(0).map_err(corrupt)?;
+                Ok(u32::try_from(step).ok())
+            }
+        }
+    }
+
+    /// Records a reviewer's verdict on a sampled record, once (under its row lock).
+    pub async fn review(&self, tenant: &str, id: &str, review: Review) -> Result<ReviewOutcome> {
+        if has_nul(&[tenant, id]) {
+            return Ok(ReviewOutcome::NotFound);
+        }
+        if has_nul(&[&review.reviewer, &review.comment]) {
+            return Err(nul_error("review"));
+        }
+        let json = serde_json::to_string(&review)
+            .map_err(|e| StoreError::Corrupt(format!("review: {e}")))?;
+        let state = if review.wrong {
+            ReviewState::Wrong
+        } else {
+            ReviewState::Ok
+        };
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "UPDATE airlock_records SET review = $3, review_json = $4 \
+                 WHERE tenant = $1 AND id = $2 AND review = 'due' RETURNING id",
+            )
+            .await
+            .map_err(db_err)?;
+        if client
+            .query_opt(&stmt, &[&tenant, &id, &state.as_str(), &json])
+            .await
+            .map_err(db_err)?
+            .is_some()
+        {
+            return Ok(ReviewOutcome::Recorded(state));
+        }
+        let why = client
+            .prepare_cached(
+                "SELECT review, review_json FROM airlock_records WHERE tenant = $1 AND id = $2",
+            )
+            .await
+            .map_err(db_err)?;
+        let Some(row) = client
+            .query_opt(&why, &[&tenant, &id])
+            .await
+            .map_err(db_err)?
+        else {
+            return Ok(ReviewOutcome::NotFound);
+        };
+        let done: Option<String> = row.try_get(1).map_err(corrupt)?;
+        match (row.try_get::<_, Option<String>>(0).map_err(corrupt)?, done) {
+            (None, _) => Ok(ReviewOutcome::NotSampled),
+            (Some(_), Some(j)) => Ok(ReviewOutcome::AlreadyReviewed(
+                serde_json::from_str(&j)
+                    .map_err(|e| StoreError::Corrupt(format!("review of {id}: {e}")))?,
+            )),
+            (Some(state), None) => Err(StoreError::Corrupt(format!(
+                "record {id} is in review state {state:?} without a verdict"
+            ))),
+        }
+    }
+
+    /// Sampled records waiting for a reviewer, in one tenant or (`None`) all.
+    pub async fn count_reviews_due(&self, tenant: Option<&str>) -> Result<u64> {
+        if has_nul(&[tenant.unwrap_or("")]) {
+            return Ok(0);
         }
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(
-                "UPDATE airlock_records SET status = 'consumed', consumed_ms = $4 \
-                 WHERE tenant = $1 AND id = $2 AND status = 'approved' AND digest = $3",
+                "SELECT count(*) FROM airlock_records \
+                 WHERE review = 'due' AND ($1::text IS NULL OR tenant = $1)",
             )
             .await
             .map_err(db_err)?;
-        let n = client
-            .execute(&stmt, &[&tenant, &id, &digest, &now])
-            .await
-            .map_err(db_err)?;
-        Ok(n == 1)
+        let row = client.query_one(&stmt, &[&tenant]).await.map_err(db_err)?;
+        let n: i64 = row.try_get(0).map_err(corrupt)?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     /// Expires every Pending record with `expires_ms <= now`; returns their
@@ -436,11 +554,15 @@ impl PgStore {
         // The rows are locked in id order, as by `halt`: the two never deadlock.
         let stmt = client
             .prepare_cached(
-                "UPDATE airlock_records SET status = 'expired', resolved_ms = $1, \
-                 resolution = 'expired: nobody approved in time' \
+                "UPDATE airlock_records SET status = 'expired', \
+                 resolved_ms = CASE WHEN status = 'pending' THEN $1 ELSE resolved_ms END, \
+                 resolution = CASE WHEN status = 'pending' THEN 'expired: nobody approved in time' \
+                   ELSE coalesce(resolution, 'approved') \
+                        || '; expired: not used before the approval ran out' END \
                  WHERE id IN (SELECT id FROM airlock_records \
-                              WHERE status = 'pending' AND expires_ms <= $1 ORDER BY id FOR UPDATE) \
-                   AND status = 'pending' AND expires_ms <= $1 \
+                              WHERE status IN ('pending', 'approved') AND expires_ms <= $1 \
+                              ORDER BY id FOR UPDATE) \
+                   AND status IN ('pending', 'approved') AND expires_ms <= $1 \
                  RETURNING tenant, id",
             )
             .await
@@ -858,7 +980,13 @@ async fn insert_rows(
     let mut status = Vec::with_capacity(n);
     let mut expires = Vec::with_capacity(n);
     let mut requirements = Vec::with_capacity(n);
+    let mut kind = Vec::with_capacity(n);
+    let mut use_within = Vec::with_capacity(n);
+    let mut review = Vec::with_capacity(n);
     for r in records {
+        kind.push(r.kind.as_str());
+        use_within.push(r.use_within_ms);
+        review.push(r.review_due.then_some(ReviewState::Due.as_str()));
         id.push(r.id.as_str());
         tenant.push(r.tenant.as_str());
         agent.push(r.agent.as_str());
@@ -893,6 +1021,9 @@ async fn insert_rows(
                 &status,
                 &expires,
                 &requirements,
+                &kind,
+                &use_within,
+                &review,
             ],
         )
         .await?;
@@ -917,7 +1048,29 @@ fn record_from_row(row: &Row) -> Result<Record> {
     let votes: String = row.try_get(15).map_err(corrupt)?;
     let votes: Vec<(String, Vec<String>, bool, String, Millis)> = serde_json::from_str(&votes)
         .map_err(|e| StoreError::Corrupt(format!("votes of {id}: {e}")))?;
+    let kind: String = row.try_get(16).map_err(corrupt)?;
+    let steps_used: i32 = row.try_get(17).map_err(corrupt)?;
+    let review_state: Option<String> = row.try_get(18).map_err(corrupt)?;
+    let review: Option<String> = row.try_get(19).map_err(corrupt)?;
     Ok(Record {
+        kind: Kind::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("kind of {id}: {kind:?}")))?,
+        steps_used: u32::try_from(steps_used)
+            .map_err(|_| StoreError::Corrupt(format!("steps_used of {id}: {steps_used}")))?,
+        review_state: match review_state {
+            None => None,
+            Some(r) => Some(
+                ReviewState::parse(&r)
+                    .ok_or_else(|| StoreError::Corrupt(format!("review of {id}: {r:?}")))?,
+            ),
+        },
+        review: match review {
+            None => None,
+            Some(j) => Some(
+                serde_json::from_str(&j)
+                    .map_err(|e| StoreError::Corrupt(format!("review of {id}: {e}")))?,
+            ),
+        },
         tenant: row.try_get(1).map_err(corrupt)?,
         agent: row.try_get(2).map_err(corrupt)?,
         zone: row.try_get(3).map_err(corrupt)?,
@@ -1127,6 +1280,9 @@ mod tests {
             } else {
                 Vec::new()
             },
+            kind: Kind::Action,
+            use_within_ms: None,
+            review_due: false,
         }
     }
 
@@ -1365,13 +1521,16 @@ mod tests {
         let mut rec = record(&t, &id, Status::Pending);
         rec.requirements.clear();
         s.insert(rec).await.unwrap();
-        assert!(!s.consume(&t, &id, "d1", 1).await.unwrap(), "pending");
+        assert!(
+            s.consume(&t, &id, "d1", 1).await.unwrap().is_none(),
+            "pending"
+        );
         assert_eq!(
             s.vote(&t, &id, vote("alice", true), 3_000).await.unwrap(),
             VoteOutcome::Recorded(Status::Approved)
         );
-        assert!(!s.consume(&t, &id, "other", 1).await.unwrap());
-        assert!(!s.consume("other", &id, "d1", 1).await.unwrap());
+        assert!(s.consume(&t, &id, "other", 1).await.unwrap().is_none());
+        assert!(s.consume("other", &id, "d1", 1).await.unwrap().is_none());
         let a = tokio::spawn({
             let (s, t, id) = (Arc::clone(&s), t.clone(), id.clone());
             async move { s.consume(&t, &id, "d1", 5).await }
@@ -1381,7 +1540,10 @@ mod tests {
             async move { s.consume(&t, &id, "d1", 5).await }
         });
         let (a, b) = (a.await.unwrap().unwrap(), b.await.unwrap().unwrap());
-        assert!(a ^ b, "exactly one consume wins: {a} {b}");
+        assert!(
+            a.is_some() ^ b.is_some(),
+            "exactly one consume wins: {a:?} {b:?}"
+        );
         assert_eq!(
             s.get(&t, &id).await.unwrap().unwrap().status,
             Status::Consumed
@@ -1730,7 +1892,7 @@ mod tests {
             VoteOutcome::NotFound
         );
         assert!(s.take("k\0", 0, 1, 1).await.is_err());
-        assert!(!s.consume(&t, "x\0", "d", 1).await.unwrap());
+        assert!(s.consume(&t, "x\0", "d", 1).await.unwrap().is_none());
         assert_eq!(s.credential("\0").await.unwrap(), None);
     }
 

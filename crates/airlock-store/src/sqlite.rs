@@ -48,8 +48,8 @@ use tokio::sync::oneshot;
 
 use crate::quorum::{self, Tally, approved_by};
 use crate::{
-    Credential, Halt, ListFilter, Millis, NewRecord, Principal, Record, Requirement, Result, Scope,
-    Status, StoreError, Vote, VoteOutcome,
+    Credential, Halt, Kind, ListFilter, Millis, NewRecord, Principal, Record, Requirement, Result,
+    Review, ReviewOutcome, ReviewState, Scope, Status, StoreError, Vote, VoteOutcome,
 };
 
 /// The file in the data directory.
@@ -70,6 +70,9 @@ const LIST_DEFAULT: u32 = 100;
 
 /// Resolution of a request that nobody approved in time.
 const EXPIRED: &str = "expired: nobody approved in time";
+
+/// Appended to the resolution of an approval that was not (fully) used in time.
+const GRANT_EXPIRED: &str = "; expired: not used before the approval ran out";
 
 /// Schema migrations, in order; migration `i` brings the schema to version `i + 1`.
 /// Never edit one that has shipped: append a new one.
@@ -148,6 +151,16 @@ const MIGRATIONS: &[&str] = &[
         revoked    INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (tenant, principal, name)
     );
+    ",
+    // 2: plans approved as a whole, grants that expire, spot checks.
+    "
+    ALTER TABLE records ADD COLUMN kind TEXT NOT NULL DEFAULT 'action';
+    ALTER TABLE records ADD COLUMN steps_used INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE records ADD COLUMN use_within_ms INTEGER;
+    ALTER TABLE records ADD COLUMN review TEXT;
+    ALTER TABLE records ADD COLUMN review_json TEXT;
+    CREATE INDEX records_tenant_review_time ON records (tenant, review, received_ms, id)
+        WHERE review IS NOT NULL;
     ",
 ];
 
@@ -446,7 +459,8 @@ impl ReadPool {
 // Row mapping.
 
 const RECORD_COLUMNS: &str = "id, tenant, agent, zone, received_ms, call_json, action_json, \
-     decision_json, tier, digest, status, expires_ms, requirements, resolved_ms, resolution";
+     decision_json, tier, digest, status, expires_ms, requirements, resolved_ms, resolution, \
+     kind, steps_used, review, review_json";
 
 /// A record row before its JSON and status are checked (rusqlite's row closures can
 /// only return rusqlite errors).
@@ -466,6 +480,10 @@ struct RawRecord {
     requirements: String,
     resolved_ms: Option<Millis>,
     resolution: Option<String>,
+    kind: String,
+    steps_used: i64,
+    review: Option<String>,
+    review_json: Option<String>,
 }
 
 fn raw_record(r: &Row<'_>) -> rusqlite::Result<RawRecord> {
@@ -485,6 +503,10 @@ fn raw_record(r: &Row<'_>) -> rusqlite::Result<RawRecord> {
         requirements: r.get(12)?,
         resolved_ms: r.get(13)?,
         resolution: r.get(14)?,
+        kind: r.get(15)?,
+        steps_used: r.get(16)?,
+        review: r.get(17)?,
+        review_json: r.get(18)?,
     })
 }
 
@@ -507,6 +529,23 @@ impl RawRecord {
             resolved_ms: self.resolved_ms,
             resolution: self.resolution,
             votes,
+            kind: Kind::parse(&self.kind).ok_or_else(|| {
+                StoreError::Corrupt(format!("unknown record kind {:?}", self.kind))
+            })?,
+            steps_used: u32::try_from(self.steps_used)
+                .map_err(|_| StoreError::Corrupt(format!("bad steps_used {}", self.steps_used)))?,
+            review_state: match &self.review {
+                None => None,
+                Some(r) => {
+                    Some(ReviewState::parse(r).ok_or_else(|| {
+                        StoreError::Corrupt(format!("unknown review state {r:?}"))
+                    })?)
+                }
+            },
+            review: match &self.review_json {
+                None => None,
+                Some(j) => Some(from_json("bad review", j)?),
+            },
         })
     }
 }
@@ -674,8 +713,9 @@ impl SqliteStore {
             let mut st = c
                 .prepare_cached(
                     "INSERT INTO records (id, tenant, agent, zone, received_ms, call_json, \
-                     action_json, decision_json, tier, digest, status, expires_ms, requirements) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                     action_json, decision_json, tier, digest, status, expires_ms, requirements, \
+                     kind, use_within_ms, review) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
                 )
                 .map_err(db_err)?;
             st.execute(params![
@@ -692,6 +732,9 @@ impl SqliteStore {
                 r.status.as_str(),
                 r.expires_ms,
                 requirements,
+                r.kind.as_str(),
+                r.use_within_ms,
+                r.review_due.then_some(ReviewState::Due.as_str()),
             ])
             .map_err(|e| {
                 if is_constraint(&e) {
@@ -742,12 +785,19 @@ impl SqliteStore {
             if filter.agent.is_some() {
                 cond.push_str(" AND agent = ?3");
             }
+            // ?5 appears either way: rusqlite checks the parameter count.
+            cond.push_str(if filter.review.is_some() {
+                " AND review = ?5"
+            } else {
+                " AND ?5 IS NULL"
+            });
             let selected = format!("WHERE {cond} ORDER BY received_ms DESC, id DESC LIMIT ?4");
             let args = params![
                 tenant,
                 filter.status.map(Status::as_str),
                 filter.agent,
-                i64::from(limit)
+                i64::from(limit),
+                filter.review.map(ReviewState::as_str),
             ];
             // One query for the records, one for all their votes.
             let raws = c
@@ -870,8 +920,11 @@ impl SqliteStore {
                 Tally::Approved => (Status::Approved, approved_by(&requirements, &votes)),
                 Tally::Rejected => (Status::Rejected, rejected_by(&votes)),
             };
+            // An approval starts the grant's own clock when it has one.
             c.execute(
-                "UPDATE records SET status = ?2, resolved_ms = ?3, resolution = ?4 WHERE id = ?1",
+                "UPDATE records SET status = ?2, resolved_ms = ?3, resolution = ?4, \
+                 expires_ms = CASE WHEN ?2 = 'approved' AND use_within_ms IS NOT NULL \
+                 THEN ?3 + use_within_ms ELSE expires_ms END WHERE id = ?1",
                 params![id, status.as_str(), now, resolution],
             )
             .map_err(db_err)?;
@@ -880,17 +933,108 @@ impl SqliteStore {
         .await
     }
 
-    pub async fn consume(&self, tenant: &str, id: &str, digest: &str, now: Millis) -> Result<bool> {
+    pub async fn consume(
+        &self,
+        tenant: &str,
+        id: &str,
+        digest: &str,
+        now: Millis,
+    ) -> Result<Option<u32>> {
         let (tenant, id, digest) = (tenant.to_owned(), id.to_owned(), digest.to_owned());
         self.write(move |c| {
-            let n = c
-                .execute(
-                    "UPDATE records SET status = 'consumed', consumed_ms = ?4 \
-                     WHERE tenant = ?1 AND id = ?2 AND digest = ?3 AND status = 'approved'",
-                    params![tenant, id, digest, now],
+            let row: Option<(String, i64)> = c
+                .prepare_cached(
+                    "SELECT digest, steps_used FROM records WHERE tenant = ?1 AND id = ?2 \
+                     AND status = 'approved' AND (expires_ms IS NULL OR expires_ms > ?3)",
                 )
+                .map_err(db_err)?
+                .query_row(params![tenant, id, now], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
                 .map_err(db_err)?;
-            Ok(n == 1)
+            let Some((digests, used)) = row else {
+                return Ok(None);
+            };
+            let steps: Vec<&str> = digests.split(' ').collect();
+            let Some(next) = usize::try_from(used).ok().filter(|&u| u < steps.len()) else {
+                return Err(StoreError::Corrupt(format!(
+                    "approved record {id} has used {used} of {} steps",
+                    steps.len()
+                )));
+            };
+            if steps[next] != digest {
+                return Ok(None);
+            }
+            let last = next + 1 == steps.len();
+            c.execute(
+                "UPDATE records SET steps_used = steps_used + 1, \
+                 status = CASE WHEN ?3 THEN 'consumed' ELSE status END, \
+                 consumed_ms = CASE WHEN ?3 THEN ?2 ELSE consumed_ms END WHERE id = ?1",
+                params![id, now, last],
+            )
+            .map_err(db_err)?;
+            Ok(u32::try_from(next).ok())
+        })
+        .await
+    }
+
+    pub async fn review(&self, tenant: &str, id: &str, review: Review) -> Result<ReviewOutcome> {
+        let (tenant, id) = (tenant.to_owned(), id.to_owned());
+        let json = to_json(&review)?;
+        self.write(move |c| {
+            let row: Option<(Option<String>, Option<String>)> = c
+                .prepare_cached(
+                    "SELECT review, review_json FROM records WHERE tenant = ?1 AND id = ?2",
+                )
+                .map_err(db_err)?
+                .query_row([&tenant, &id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+                .map_err(db_err)?;
+            match row {
+                None => Ok(ReviewOutcome::NotFound),
+                Some((None, _)) => Ok(ReviewOutcome::NotSampled),
+                Some((Some(state), Some(done))) if state != ReviewState::Due.as_str() => Ok(
+                    ReviewOutcome::AlreadyReviewed(from_json("bad review", &done)?),
+                ),
+                Some((Some(state), None)) if state != ReviewState::Due.as_str() => {
+                    Err(StoreError::Corrupt(format!(
+                        "record {id} is reviewed ({state}) without a verdict"
+                    )))
+                }
+                Some(_) => {
+                    let state = if review.wrong {
+                        ReviewState::Wrong
+                    } else {
+                        ReviewState::Ok
+                    };
+                    c.execute(
+                        "UPDATE records SET review = ?2, review_json = ?3 WHERE id = ?1",
+                        params![id, state.as_str(), json],
+                    )
+                    .map_err(db_err)?;
+                    Ok(ReviewOutcome::Recorded(state))
+                }
+            }
+        })
+        .await
+    }
+
+    pub async fn count_reviews_due(&self, tenant: Option<&str>) -> Result<u64> {
+        let tenant = tenant.map(str::to_owned);
+        self.read(move |c| {
+            let n: i64 = match &tenant {
+                Some(t) => c.query_row(
+                    "SELECT COUNT(*) FROM records WHERE tenant = ?1 AND review = 'due'",
+                    [t],
+                    |r| r.get(0),
+                ),
+                None => c.query_row(
+                    "SELECT COUNT(*) FROM records WHERE review = 'due'",
+                    [],
+                    |r| r.get(0),
+                ),
+            }
+            .map_err(db_err)?;
+            Ok(u64::try_from(n).unwrap_or(0))
         })
         .await
     }
@@ -899,12 +1043,18 @@ impl SqliteStore {
         self.write(move |c| {
             let mut st = c
                 .prepare_cached(
-                    "UPDATE records SET status = 'expired', resolved_ms = ?1, resolution = ?2 \
-                     WHERE status = 'pending' AND expires_ms <= ?1 RETURNING tenant, id",
+                    "UPDATE records SET status = 'expired', \
+                     resolved_ms = CASE WHEN status = 'pending' THEN ?1 ELSE resolved_ms END, \
+                     resolution = CASE WHEN status = 'pending' THEN ?2 \
+                     ELSE COALESCE(resolution, 'approved') || ?3 END \
+                     WHERE status IN ('pending', 'approved') AND expires_ms <= ?1 \
+                     RETURNING tenant, id",
                 )
                 .map_err(db_err)?;
             let mut out = st
-                .query_map(params![now, EXPIRED], |r| Ok((r.get(0)?, r.get(1)?)))
+                .query_map(params![now, EXPIRED, GRANT_EXPIRED], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
                 .map_err(db_err)?
                 .collect::<rusqlite::Result<Vec<(String, String)>>>()
                 .map_err(db_err)?;
@@ -1168,6 +1318,9 @@ mod tests {
             status: Status::Allowed,
             expires_ms: None,
             requirements: vec![],
+            kind: Kind::Action,
+            use_within_ms: None,
+            review_due: false,
         }
     }
 

@@ -3,8 +3,8 @@
 use crate::postgres::PgStore;
 use crate::sqlite::SqliteStore;
 use crate::{
-    Credential, Halt, ListFilter, Millis, NewRecord, Principal, Record, Result, Scope, Vote,
-    VoteOutcome,
+    Credential, Halt, ListFilter, Millis, NewRecord, Principal, Record, Result, Review,
+    ReviewOutcome, Scope, Vote, VoteOutcome,
 };
 
 /// The durable store: one of the backends, all with the same methods and the same
@@ -71,12 +71,32 @@ impl Store {
         dispatch!(self, s => s.vote(tenant, id, vote, now).await)
     }
 
-    /// Approved → Consumed, once, if `digest` matches. Returns whether it did.
-    pub async fn consume(&self, tenant: &str, id: &str, digest: &str, now: Millis) -> Result<bool> {
+    /// Uses the next step of an approved grant, atomically, if `digest` is that
+    /// step's digest and the grant has not expired (`expires_ms > now`). Returns the
+    /// step used (0-based); the last step turns the record Consumed. An action is a
+    /// grant of one step: it is used once.
+    pub async fn consume(
+        &self,
+        tenant: &str,
+        id: &str,
+        digest: &str,
+        now: Millis,
+    ) -> Result<Option<u32>> {
         dispatch!(self, s => s.consume(tenant, id, digest, now).await)
     }
 
-    /// Expires every Pending record with `expires_ms <= now`; returns their (tenant, id).
+    /// Records a reviewer's verdict on a record sampled for a spot check, once.
+    pub async fn review(&self, tenant: &str, id: &str, review: Review) -> Result<ReviewOutcome> {
+        dispatch!(self, s => s.review(tenant, id, review).await)
+    }
+
+    /// Sampled records still waiting for a reviewer, in one tenant or (`None`) all.
+    pub async fn count_reviews_due(&self, tenant: Option<&str>) -> Result<u64> {
+        dispatch!(self, s => s.count_reviews_due(tenant).await)
+    }
+
+    /// Expires every Pending record with `expires_ms <= now`, and every Approved
+    /// grant not (fully) used by then; returns their (tenant, id).
     pub async fn expire_due(&self, now: Millis) -> Result<Vec<(String, String)>> {
         dispatch!(self, s => s.expire_due(now).await)
     }

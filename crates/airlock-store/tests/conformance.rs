@@ -20,8 +20,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::Poll;
 
 use airlock_store::{
-    Credential, Halt, ListFilter, Millis, NewRecord, Principal, Record, Requirement, Scope, Status,
-    Store, StoreError, Vote, VoteOutcome,
+    Credential, Halt, Kind, ListFilter, Millis, NewRecord, Principal, Record, Requirement, Review,
+    ReviewOutcome, ReviewState, Scope, Status, Store, StoreError, Vote, VoteOutcome,
 };
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -84,6 +84,9 @@ fn record(tenant: &str, id: &str, agent: &str, received_ms: Millis, status: Stat
         } else {
             vec![]
         },
+        kind: Kind::Action,
+        use_within_ms: None,
+        review_due: false,
     }
 }
 
@@ -127,6 +130,10 @@ fn stored(r: &NewRecord) -> Record {
         resolved_ms: None,
         resolution: None,
         votes: vec![],
+        kind: r.kind,
+        steps_used: 0,
+        review_state: r.review_due.then_some(ReviewState::Due),
+        review: None,
     }
 }
 
@@ -231,6 +238,7 @@ async fn round_trip(store: &Store, t: &str, other: &str) {
     let filter = |status: Option<Status>, agent: Option<&str>, limit: u32| ListFilter {
         status,
         agent: agent.map(str::to_owned),
+        review: None,
         limit,
     };
     let l = store
@@ -577,7 +585,11 @@ async fn consume_once(store: &Store, t: &str, other: &str) {
     store.insert(r.clone()).await.unwrap();
     let now = T0 + 50;
     assert!(
-        !store.consume(t, &r.id, &r.digest, now).await.unwrap(),
+        store
+            .consume(t, &r.id, &r.digest, now)
+            .await
+            .unwrap()
+            .is_none(),
         "not approved yet"
     );
     assert_eq!(
@@ -588,17 +600,25 @@ async fn consume_once(store: &Store, t: &str, other: &str) {
         VoteOutcome::Recorded(Status::Approved)
     );
     assert!(
-        !store
+        store
             .consume(t, &r.id, "another-digest", now)
             .await
             .unwrap()
+            .is_none()
     );
-    assert!(!store.consume(other, &r.id, &r.digest, now).await.unwrap());
     assert!(
-        !store
+        store
+            .consume(other, &r.id, &r.digest, now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
             .consume(t, &format!("{t}-none"), &r.digest, now)
             .await
             .unwrap()
+            .is_none()
     );
     assert_eq!(status_of(store, t, &r.id).await, Status::Approved);
 
@@ -609,13 +629,19 @@ async fn consume_once(store: &Store, t: &str, other: &str) {
         .await
         .into_iter()
         .map(|o| o.unwrap())
-        .filter(|w| *w)
+        .filter(|w| *w == Some(0))
         .count();
     assert_eq!(won, 1, "exactly one concurrent consume succeeds");
     let got = must_get(store, t, &r.id).await;
     assert_eq!(got.status, Status::Consumed);
     assert_eq!(got.resolution.as_deref(), Some("approved by alice"));
-    assert!(!store.consume(t, &r.id, &r.digest, now).await.unwrap());
+    assert!(
+        store
+            .consume(t, &r.id, &r.digest, now)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(
         store
             .vote(t, &r.id, yes("bob", &["leads"]), now)
@@ -626,7 +652,215 @@ async fn consume_once(store: &Store, t: &str, other: &str) {
     // An Allowed record is never consumable.
     let a = record(t, &format!("{t}-allowed"), "agent-1", T0, Status::Allowed);
     store.insert(a.clone()).await.unwrap();
-    assert!(!store.consume(t, &a.id, &a.digest, now).await.unwrap());
+    assert!(
+        store
+            .consume(t, &a.id, &a.digest, now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// A plan approved as a whole: its steps are used exactly in order, each once, and
+/// the last one consumes the grant; a grant's clock starts at approval.
+async fn plan_steps_in_order(store: &Store, t: &str) {
+    let _g = shared().await;
+    let plan = NewRecord {
+        kind: Kind::Plan,
+        digest: "s1 s2 s1".into(),
+        use_within_ms: Some(HOUR),
+        ..pending(t, &format!("{t}-plan"), vec![req("leads", 1)])
+    };
+    store.insert(plan.clone()).await.unwrap();
+    let got = must_get(store, t, &plan.id).await;
+    assert_eq!((got.kind, got.steps_used), (Kind::Plan, 0));
+    assert_eq!(got.step_digests(), ["s1", "s2", "s1"]);
+    assert_eq!(
+        store.consume(t, &plan.id, "s1", T0).await.unwrap(),
+        None,
+        "pending"
+    );
+
+    // Approved late: the grant runs from the approval, not from the request.
+    let approved_at = plan.expires_ms.unwrap() - 1;
+    assert_eq!(
+        store
+            .vote(t, &plan.id, yes("alice", &["leads"]), approved_at)
+            .await
+            .unwrap(),
+        VoteOutcome::Recorded(Status::Approved)
+    );
+    assert_eq!(
+        must_get(store, t, &plan.id).await.expires_ms,
+        Some(approved_at + HOUR)
+    );
+    let now = approved_at + 10;
+    assert_eq!(
+        store.consume(t, &plan.id, "s2", now).await.unwrap(),
+        None,
+        "out of order"
+    );
+    assert_eq!(
+        store.consume(t, &plan.id, "s1", now).await.unwrap(),
+        Some(0)
+    );
+    assert_eq!(
+        store.consume(t, &plan.id, "s1", now).await.unwrap(),
+        None,
+        "s2 is next"
+    );
+    // Two callers race for step 2: one wins.
+    let attempts = (0..8)
+        .map(|_| store.consume(t, &plan.id, "s2", now))
+        .collect();
+    let won: Vec<Option<u32>> = join_all(attempts)
+        .await
+        .into_iter()
+        .map(|o| o.unwrap())
+        .filter(Option::is_some)
+        .collect();
+    assert_eq!(won, [Some(1)]);
+    assert_eq!(must_get(store, t, &plan.id).await.status, Status::Approved);
+    assert_eq!(
+        store.consume(t, &plan.id, "s1", now).await.unwrap(),
+        Some(2)
+    );
+    let done = must_get(store, t, &plan.id).await;
+    assert_eq!((done.status, done.steps_used), (Status::Consumed, 3));
+    assert_eq!(
+        store.consume(t, &plan.id, "s1", now).await.unwrap(),
+        None,
+        "used up"
+    );
+}
+
+/// An approved grant not used before it runs out expires: it cannot be used, and
+/// the resolution keeps who approved it.
+async fn grants_expire(store: &Store, t: &str) {
+    let _g = exclusive().await;
+    // Small times, as in `expire_due`.
+    let r = NewRecord {
+        received_ms: 1_000,
+        expires_ms: Some(2_000),
+        use_within_ms: Some(500),
+        ..pending(t, &format!("{t}-grant"), vec![req("leads", 1)])
+    };
+    store.insert(r.clone()).await.unwrap();
+    assert_eq!(
+        store
+            .vote(t, &r.id, yes("alice", &["leads"]), 1_900)
+            .await
+            .unwrap(),
+        VoteOutcome::Recorded(Status::Approved)
+    );
+    assert_eq!(
+        store.consume(t, &r.id, &r.digest, 2_400).await.unwrap(),
+        None,
+        "ran out at 2,400"
+    );
+    assert_eq!(status_of(store, t, &r.id).await, Status::Approved);
+    let due = store.expire_due(2_400).await.unwrap();
+    assert!(due.contains(&(t.to_owned(), r.id.clone())), "{due:?}");
+    let got = must_get(store, t, &r.id).await;
+    assert_eq!(got.status, Status::Expired);
+    assert_eq!(got.resolved_ms, Some(1_900), "approval time kept");
+    assert_eq!(
+        got.resolution.as_deref(),
+        Some("approved by alice; expired: not used before the approval ran out")
+    );
+    assert_eq!(
+        store.consume(t, &r.id, &r.digest, 2_000).await.unwrap(),
+        None
+    );
+}
+
+/// Spot checks: sampled records wait in the review queue; one verdict each; a
+/// record that was not sampled cannot be reviewed; another tenant sees nothing.
+async fn spot_checks(store: &Store, t: &str, other: &str) {
+    let _g = shared().await;
+    let sampled = NewRecord {
+        review_due: true,
+        ..record(t, &format!("{t}-s1"), "agent-1", T0, Status::Allowed)
+    };
+    let sampled2 = NewRecord {
+        review_due: true,
+        ..record(t, &format!("{t}-s2"), "agent-1", T0 + 1, Status::Allowed)
+    };
+    let plain = record(t, &format!("{t}-p"), "agent-1", T0 + 2, Status::Allowed);
+    for r in [&sampled, &sampled2, &plain] {
+        store.insert(r.clone()).await.unwrap();
+    }
+    assert_eq!(
+        store.get(t, &sampled.id).await.unwrap(),
+        Some(stored(&sampled))
+    );
+    assert_eq!(store.count_reviews_due(Some(t)).await.unwrap(), 2);
+    assert_eq!(store.count_reviews_due(Some(other)).await.unwrap(), 0);
+    let due = ListFilter {
+        review: Some(ReviewState::Due),
+        ..ListFilter::default()
+    };
+    assert_eq!(
+        ids(&store.list(t, &due).await.unwrap()),
+        [&sampled2.id, &sampled.id]
+    );
+    assert!(store.list(other, &due).await.unwrap().is_empty());
+
+    let verdict = |who: &str, wrong: bool| Review {
+        reviewer: who.into(),
+        wrong,
+        comment: format!("{who} says {wrong}"),
+        at_ms: T0 + 10,
+    };
+    assert_eq!(
+        store
+            .review(other, &sampled.id, verdict("eve", false))
+            .await
+            .unwrap(),
+        ReviewOutcome::NotFound
+    );
+    assert_eq!(
+        store
+            .review(t, &plain.id, verdict("carol", true))
+            .await
+            .unwrap(),
+        ReviewOutcome::NotSampled
+    );
+    assert_eq!(
+        store
+            .review(t, &sampled.id, verdict("carol", true))
+            .await
+            .unwrap(),
+        ReviewOutcome::Recorded(ReviewState::Wrong)
+    );
+    assert_eq!(
+        store
+            .review(t, &sampled.id, verdict("dave", false))
+            .await
+            .unwrap(),
+        ReviewOutcome::AlreadyReviewed(verdict("carol", true))
+    );
+    let got = must_get(store, t, &sampled.id).await;
+    assert_eq!(got.review_state, Some(ReviewState::Wrong));
+    assert_eq!(got.review, Some(verdict("carol", true)));
+    assert_eq!(store.count_reviews_due(Some(t)).await.unwrap(), 1);
+    let wrong = ListFilter {
+        review: Some(ReviewState::Wrong),
+        ..ListFilter::default()
+    };
+    assert_eq!(ids(&store.list(t, &wrong).await.unwrap()), [&sampled.id]);
+    // Concurrent reviewers: exactly one verdict lands.
+    let attempts = ["x", "y", "z"]
+        .into_iter()
+        .map(|w| store.review(t, &sampled2.id, verdict(w, false)))
+        .collect();
+    let recorded = join_all(attempts)
+        .await
+        .into_iter()
+        .filter(|o| matches!(o, Ok(ReviewOutcome::Recorded(ReviewState::Ok))))
+        .count();
+    assert_eq!(recorded, 1);
+    assert_eq!(store.count_reviews_due(Some(t)).await.unwrap(), 0);
 }
 
 /// expire_due expires exactly the Pending records with expires_ms <= now.
@@ -1111,6 +1345,9 @@ sqlite_tests! {
     halt_all_tenants(&unique("t"), &unique("u"));
     take_limits(&unique("t"));
     credentials(&unique("t"), &unique("u"));
+    plan_steps_in_order(&unique("t"));
+    grants_expire(&unique("t"));
+    spot_checks(&unique("t"), &unique("u"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1272,6 +1509,9 @@ postgres_tests! {
     halt_all_tenants(&unique("t"), &unique("u"));
     take_limits(&unique("t"));
     credentials(&unique("t"), &unique("u"));
+    plan_steps_in_order(&unique("t"));
+    grants_expire(&unique("t"));
+    spot_checks(&unique("t"), &unique("u"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
