@@ -1324,6 +1324,48 @@ mod tests {
         }
     }
 
+    /// A data directory written by the first schema opens, migrates, and keeps its
+    /// records and pending approvals usable.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_version_1_database_migrates_in_place() {
+        let dir = std::env::temp_dir().join(format!("airlock-store-v1-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        {
+            let c = Connection::open(dir.join(DB_FILE)).unwrap();
+            c.execute_batch(MIGRATIONS[0]).unwrap();
+            c.execute_batch(
+                "CREATE TABLE schema_version (version INTEGER NOT NULL);
+                 INSERT INTO schema_version (version) VALUES (1);
+                 INSERT INTO records (id, tenant, agent, received_ms, call_json, action_json,
+                   decision_json, tier, digest, status, expires_ms, requirements)
+                 VALUES ('old', 't', 'a', 1, '{}', '{}', '{}', 'approve', 'd', 'pending',
+                   4000000000000, '[{\"group\":\"leads\",\"approvals\":1}]');",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&dir).await.unwrap();
+        let got = store.get("t", "old").await.unwrap().unwrap();
+        assert_eq!(
+            (got.kind, got.steps_used, got.review_state),
+            (Kind::Action, 0, None)
+        );
+        let vote = Vote {
+            approver: "alice".into(),
+            groups: vec!["leads".into()],
+            approve: true,
+            comment: String::new(),
+            at_ms: 2,
+        };
+        assert_eq!(
+            store.vote("t", "old", vote, 2).await.unwrap(),
+            VoteOutcome::Recorded(Status::Approved)
+        );
+        assert_eq!(store.consume("t", "old", "d", 3).await.unwrap(), Some(0));
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     /// A full disk (simulated with `max_page_count`) is `Unavailable`, fails only the
     /// writes that do not fit, and the store works again once there is room.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
