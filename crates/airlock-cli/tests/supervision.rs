@@ -381,3 +381,57 @@ fn raw_get(addr: &str, path: &str, token: &str) -> String {
     s.read_to_string(&mut out).unwrap();
     out
 }
+
+#[test]
+fn a_gated_action_without_a_reason_is_refused_as_the_policy_says() {
+    for backend in backends() {
+        reasons(&backend);
+    }
+}
+
+fn reasons(backend: &Backend) {
+    let s = start_on(backend, "reasons", &|p| {
+        p.replace(
+            "  - id: deletes\n",
+            "  - id: deletes-need-a-reason\n    when: { effect: delete, reason: missing }\n    then: deny\n    message: say why (the call's description), then ask again\n\n  - id: deletes\n",
+        )
+    });
+    let agent = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
+    let call = |description: Option<&str>| {
+        let mut input = json!({"command": "kubectl delete deployment api -n prod"});
+        if let Some(d) = description {
+            input["description"] = json!(d);
+        }
+        json!({"hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": input})
+    };
+    let (code, v) = post(&s, "/v1/actions", &agent, &call(None));
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["status"], "denied", "{v}");
+    assert_eq!(v["decision"]["rules"][0], "deletes-need-a-reason", "{v}");
+    assert!(
+        v["decision"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("say why")
+    );
+    let (_, v) = post(
+        &s,
+        "/v1/actions",
+        &agent,
+        &call(Some("the api deployment is stuck and must be recreated")),
+    );
+    assert_eq!(
+        v["status"], "pending",
+        "with a reason it goes to a human: {v}"
+    );
+    let id = v["id"].as_str().unwrap();
+    let (_, shown) = get(
+        &s,
+        &format!("/v1/approvals/{id}"),
+        s.admin.as_deref().unwrap(),
+    );
+    assert_eq!(
+        shown["why"]["reason"],
+        "the api deployment is stuck and must be recreated"
+    );
+}
