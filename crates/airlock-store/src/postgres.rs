@@ -622,8 +622,9 @@ impl PgStore {
         let sql = format!(
             "UPDATE airlock_records SET status = 'rejected', resolved_ms = $1, resolution = $2 \
              WHERE id IN (SELECT id FROM airlock_records \
-                          WHERE status = 'pending' AND {in_scope} ORDER BY id FOR UPDATE) \
-               AND status = 'pending'"
+                          WHERE status IN ('pending', 'approved') AND {in_scope} \
+                          ORDER BY id FOR UPDATE) \
+               AND status IN ('pending', 'approved')"
         );
         let reject = tx.prepare_cached(&sql).await.map_err(db_err)?;
         let n = tx.execute(&reject, &params).await.map_err(db_err)?;

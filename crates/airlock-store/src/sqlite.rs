@@ -1080,8 +1080,9 @@ impl SqliteStore {
                 params![h.tenant, kind, name, h.reason, h.by, h.at_ms],
             )
             .map_err(db_err)?;
+            // Unused grants go too: a halt stops what was approved before it.
             let set = "UPDATE records SET status = 'rejected', resolved_ms = ?1, resolution = ?2 \
-                       WHERE status = 'pending'";
+                       WHERE status IN ('pending', 'approved')";
             let resolution = format!("halted: {}", h.reason);
             let n = match &h.scope {
                 Scope::All => c.execute(set, params![h.at_ms, resolution]),

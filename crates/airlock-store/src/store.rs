@@ -101,7 +101,8 @@ impl Store {
         dispatch!(self, s => s.expire_due(now).await)
     }
 
-    /// Records a halt and rejects every Pending record in its scope; returns how many.
+    /// Records a halt and rejects every Pending record, and every Approved grant not
+    /// yet used up, in its scope; returns how many.
     pub async fn halt(&self, h: &Halt) -> Result<u64> {
         dispatch!(self, s => s.halt(h).await)
     }

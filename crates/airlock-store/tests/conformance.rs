@@ -963,16 +963,24 @@ async fn halt_scopes(store: &Store, t: &str, other: &str) {
         VoteOutcome::Recorded(Status::Approved)
     );
 
+    // Pending requests and unused grants in scope are rejected.
     let h = halt(t, Scope::Agent("agent-1".into()), "runaway");
-    assert_eq!(store.halt(&h).await.unwrap(), 2);
-    for r in [&a1, &a1b] {
+    assert_eq!(store.halt(&h).await.unwrap(), 3);
+    for r in [&a1, &a1b, &approved] {
         let got = must_get(store, t, &r.id).await;
         assert_eq!(got.status, Status::Rejected);
         assert_eq!(got.resolution.as_deref(), Some("halted: runaway"));
         assert_eq!(got.resolved_ms, Some(h.at_ms));
     }
     assert_eq!(status_of(store, t, &allowed.id).await, Status::Allowed);
-    assert_eq!(status_of(store, t, &approved.id).await, Status::Approved);
+    assert!(
+        store
+            .consume(t, &approved.id, &approved.digest, T0 + 2)
+            .await
+            .unwrap()
+            .is_none(),
+        "a halted grant lets nothing through"
+    );
     assert_eq!(
         halts_of(store.halts().await.unwrap(), t),
         std::slice::from_ref(&h)
