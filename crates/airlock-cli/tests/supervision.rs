@@ -206,6 +206,30 @@ fn plan_approval(backend: &Backend) {
         assert!(v["error"].as_str().unwrap().contains("valid_for"), "{v}");
     }
 
+    // A halt stops a plan half run: resuming does not bring its grant back.
+    let admin = s.admin.clone().unwrap();
+    let two = json!({"steps": [steps[1], steps[2]], "request_approval": true});
+    let (_, v) = post(&s, "/v1/plans", &agent, &two);
+    let two_id = v["approval"]["id"].as_str().unwrap().to_owned();
+    let (code, _) = post(
+        &s,
+        &format!("/v1/approvals/{two_id}/approve"),
+        &alice,
+        &json!({}),
+    );
+    assert_eq!(code, 200);
+    let use_two = format!("/v1/actions?approval={two_id}");
+    let (code, _) = post(&s, &use_two, &agent, &steps[1]);
+    assert_eq!(code, 200);
+    let scope = json!({"scope": "agent", "name": "kiro", "reason": "incident"});
+    assert_eq!(post(&s, "/v1/halt", &admin, &scope).0, 200);
+    let (_, v) = post(&s, &use_two, &agent, &steps[2]);
+    assert_eq!(v["status"], "denied", "halted: {v}");
+    assert_eq!(post(&s, "/v1/resume", &admin, &scope).0, 200);
+    let (code, v) = post(&s, &use_two, &agent, &steps[2]);
+    assert_eq!(code, 409, "the grant was revoked by the halt: {v}");
+    assert!(v["error"].as_str().unwrap().contains("rejected"), "{v}");
+
     // An approved plan runs out: after valid_for it lets nothing through, and it
     // expires into a denial.
     let short = json!({"steps": [steps[1]], "request_approval": true, "valid_for": "1s"});
