@@ -459,3 +459,43 @@ fn reasons(backend: &Backend) {
         "the api deployment is stuck and must be recreated"
     );
 }
+
+#[test]
+fn a_zone_halt_stops_the_agents_the_inventory_places_there() {
+    for backend in backends() {
+        zone_halt(&backend);
+    }
+}
+
+fn zone_halt(backend: &Backend) {
+    let s = start_on(backend, "zone-halt", &|p| {
+        p.replacen(
+            "groups:\n",
+            "zones:\n  - name: batch\n\nroles:\n  everything:\n    grants:\n      - { effect: [read, write, delete, unknown] }\n\nagents:\n  ops-bot:\n    roles: [everything]\n    zone: batch\n  other-bot:\n    roles: [everything]\n\ngroups:\n",
+            1,
+        )
+    });
+    let admin = s.admin.clone().unwrap();
+    let ops = new_key(&s, "/v1/agents", json!({"name": "ops-bot"}));
+    let other = new_key(&s, "/v1/agents", json!({"name": "other-bot"}));
+    // The calls name no zone: the inventory does.
+    let (_, v) = post(
+        &s,
+        "/v1/actions",
+        &ops,
+        &hook("kubectl delete deployment api -n prod"),
+    );
+    assert_eq!(v["status"], "pending", "{v}");
+    let held = v["id"].as_str().unwrap().to_owned();
+    let scope = json!({"scope": "zone", "name": "batch", "reason": "batch jobs misbehave"});
+    let (code, v) = post(&s, "/v1/halt", &admin, &scope);
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["rejected_pending"], 1, "{v}");
+    let (_, v) = get(&s, &format!("/v1/actions/{held}"), &ops);
+    assert_eq!(v["status"], "rejected", "{v}");
+    let (_, v) = post(&s, "/v1/actions", &ops, &hook("ls"));
+    assert_eq!(v["status"], "denied", "in the halted zone: {v}");
+    assert_eq!(v["decision"]["rules"][0], "airlock:halt", "{v}");
+    let (_, v) = post(&s, "/v1/actions", &other, &hook("ls"));
+    assert_eq!(v["status"], "allowed", "outside it: {v}");
+}

@@ -283,6 +283,15 @@ impl Policy {
         self.compiled.breaker
     }
 
+    /// The zone the inventory places a listed agent in.
+    pub fn agent_zone(&self, agent: &str) -> Option<&str> {
+        let z = self.compiled.agents.get(agent)?.zone?;
+        self.compiled
+            .zones
+            .get(usize::from(z))
+            .map(|z| z.name.as_str())
+    }
+
     /// The human a listed agent acts for (who therefore may not approve its requests).
     pub fn agent_operator(&self, agent: &str) -> Option<&str> {
         self.compiled.agents.get(agent)?.operator.as_deref()

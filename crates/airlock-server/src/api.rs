@@ -93,11 +93,51 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/humans", post(add_human).get(list_humans))
         .route("/v1/humans/{name}", axum::routing::delete(revoke_human))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::map_response(json_errors))
         .with_state(state)
+}
+
+/// Every error answer is JSON `{"error": "…"}`, also the ones axum's extractors
+/// produce before a handler runs (a bad query string, a body over the limit, an
+/// unknown route or method), so that a client reads one error shape.
+async fn json_errors(res: axum::response::Response) -> axum::response::Response {
+    use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+    let is_json = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let status = res.status();
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    // Extractor rejections are one short sentence; anything longer is cut.
+    let text = axum::body::to_bytes(body, 16 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        text
+    };
+    parts.headers.remove(CONTENT_LENGTH);
+    parts
+        .headers
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let body = json!({ "error": message }).to_string();
+    axum::response::Response::from_parts(parts, axum::body::Body::from(body))
 }
 
 /// Parses a JSON body into `T`, with the position of what was wrong.
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
+    // serde would read a struct from a JSON array too (`["agent", "x"]`): every body
+    // of this API is an object, so anything else is refused before it means anything.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::BadRequest(
+            "the body must be a JSON object (`{…}`)".into(),
+        ));
+    }
     serde_json::from_slice(body).map_err(|e| {
         ApiError::BadRequest(format!(
             "malformed request body at line {} column {}: {e}",
@@ -381,6 +421,10 @@ fn action_of(input: Value, caller: &Caller, policy: &Policy) -> ApiResult<Action
         }
     };
     action.who.tenant = Some(caller.tenant.clone());
+    if action.who.zone.is_none() {
+        // A listed agent's zone comes from the inventory: zone halts see it too.
+        action.who.zone = policy.agent_zone(&caller.name).map(str::to_owned);
+    }
     Ok(action)
 }
 
@@ -1188,7 +1232,7 @@ async fn cast(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ReviewQuery {
-    /// `due` (the default), `ok`, `wrong` or `any`.
+    /// `due` (the default), `ok` or `wrong`.
     state: Option<String>,
     agent: Option<String>,
     limit: Option<u32>,

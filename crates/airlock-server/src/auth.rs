@@ -38,9 +38,12 @@ impl Caller {
         }
     }
 
-    /// A human holding `role` (admins hold every human role).
+    /// A human holding `role`. A tenant's admins hold every role of their tenant;
+    /// `service-admin` (the whole service: every tenant's metrics, the policy file) is
+    /// only ever held by name.
     pub fn require_human(&self, role: &str) -> ApiResult<()> {
-        if self.principal == Principal::Human && (self.has_role(role) || self.has_role("admin")) {
+        let held = self.has_role(role) || (role != "service-admin" && self.has_role("admin"));
+        if self.principal == Principal::Human && held {
             Ok(())
         } else {
             Err(ApiError::Forbidden(format!(

@@ -92,6 +92,12 @@ pub async fn serve(
     let bootstrap = state
         .bootstrap_admin(&config.admin_tenant, config.admin_token.as_deref())
         .await?;
+    // The kill switch holds from the first request: a replica that cannot read
+    // the active halts does not start.
+    state
+        .refresh_halts()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot read the active halts: {e}"))?;
     spawn_background(state.clone());
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;

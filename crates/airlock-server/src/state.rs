@@ -299,11 +299,19 @@ impl AppState {
                 }));
             }
         }
-        if let Ok(halts) = self.store.halts().await
-            && let Ok(mut cache) = self.halts.write()
-        {
-            *cache = halts;
+        // A failure leaves the last known halts in place.
+        let _ = self.refresh_halts().await;
+    }
+
+    /// Reads the active halts from the store into the cache every request checks.
+    /// Run once before serving: a halted agent is denied from the first request.
+    pub async fn refresh_halts(&self) -> Result<(), airlock_store::StoreError> {
+        let halts = self.store.halts().await?;
+        match self.halts.write() {
+            Ok(mut cache) => *cache = halts,
+            Err(poisoned) => *poisoned.into_inner() = halts,
         }
+        Ok(())
     }
 
     /// Makes sure an administrator exists. With `given` (an operator-provided token,

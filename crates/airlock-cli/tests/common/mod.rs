@@ -194,3 +194,254 @@ pub fn new_key(s: &Server, path: &str, body: Value) -> String {
     assert_eq!(code, 200, "{v}");
     v["token"].as_str().unwrap().to_owned()
 }
+
+// ---------------------------------------------------------------------------
+// Shared by isolation.rs, bad_input.rs and crash.rs: one test body run on SQLite
+// and (when `AIRLOCK_TEST_POSTGRES_URL` is set) on PostgreSQL, and a raw HTTP
+// client that never panics on a short or plain-text answer.
+
+/// The store a test's service runs on. `dir` holds the SQLite store (for SQLite)
+/// and the test's policy file (for both).
+#[derive(Debug, Clone)]
+pub struct Backend {
+    pub postgres: Option<String>,
+    pub dir: PathBuf,
+}
+
+impl Backend {
+    /// SQLite in a fresh directory named after the test.
+    pub fn sqlite(name: &str) -> Backend {
+        Backend {
+            postgres: None,
+            dir: data_dir(name),
+        }
+    }
+
+    /// The shared PostgreSQL of `AIRLOCK_TEST_POSTGRES_URL`, if set.
+    pub fn postgres(name: &str) -> Option<Backend> {
+        let url = std::env::var("AIRLOCK_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|u| !u.is_empty())?;
+        Some(Backend {
+            postgres: Some(url),
+            dir: data_dir(name),
+        })
+    }
+
+    pub fn label(&self) -> &'static str {
+        if self.postgres.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    }
+
+    /// `airlock serve` on this store, administering `tenant` with `admin_token` (the
+    /// `admin` human is created with that token if it has no credential yet), on
+    /// the policy file `policy` or the built-in default.
+    pub fn start(&self, tenant: &str, admin_token: &str, policy: Option<&Path>) -> Server {
+        let mut s = match &self.postgres {
+            Some(url) => start_replica_with(url, tenant, admin_token, policy),
+            None => {
+                let mut cmd = serve_cmd(&self.dir);
+                cmd.args(["--admin-tenant", tenant])
+                    .env("AIRLOCK_ADMIN_TOKEN", admin_token);
+                if let Some(p) = policy {
+                    cmd.arg("--policy").arg(p);
+                }
+                launch(cmd)
+            }
+        };
+        s.admin = Some(admin_token.to_owned());
+        s
+    }
+
+    /// Writes the built-in default policy changed by `edit` into this test's
+    /// directory and returns its path.
+    pub fn policy(&self, edit: &dyn Fn(String) -> String) -> PathBuf {
+        write_policy(&self.dir, edit)
+    }
+}
+
+/// Runs a test body once per backend: `mod NAME { sqlite, postgres }`. The
+/// PostgreSQL run is skipped (with a note) when `AIRLOCK_TEST_POSTGRES_URL` is unset.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[test]
+            fn sqlite() {
+                super::$body($crate::common::Backend::sqlite(concat!(
+                    stringify!($name),
+                    "-sqlite"
+                )));
+            }
+            #[test]
+            fn postgres() {
+                match $crate::common::Backend::postgres(concat!(stringify!($name), "-pg")) {
+                    Some(b) => super::$body(b),
+                    None => eprintln!(
+                        "AIRLOCK_TEST_POSTGRES_URL is not set: {} runs on SQLite only",
+                        stringify!($name)
+                    ),
+                }
+            }
+        }
+    };
+}
+
+/// A whole HTTP answer: status, content type, body text, and the body as JSON
+/// (`Null` when it is not JSON).
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: String,
+    pub text: String,
+    pub json: Value,
+}
+
+impl Reply {
+    /// The `error` message of a JSON error body, if there is one.
+    pub fn error(&self) -> Option<&str> {
+        self.json.get("error").and_then(Value::as_str)
+    }
+}
+
+/// One HTTP/1.1 request with exactly these extra headers and this body. Never
+/// panics: a refused connection or an answer cut short is an `Err`. Write errors
+/// are ignored (a server may answer, e.g. 413, before reading the whole body).
+pub fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Reply> {
+    let mut s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(70)))?;
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    ));
+    let mut out = head.into_bytes();
+    out.extend_from_slice(body);
+    let _ = s.write_all(&out);
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 64 * 1024];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+            // A signal (a child process ending) interrupts a blocking read.
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            // A reset after a complete answer (the server closed with our body
+            // unread) still leaves that answer.
+            Err(e) if !raw.is_empty() && e.kind() != std::io::ErrorKind::WouldBlock => break,
+            Err(e) => return Err(e),
+        }
+    }
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    // Skip interim answers (`100 Continue`).
+    let mut rest = text.as_str();
+    while rest.starts_with("HTTP/1.1 1") {
+        match rest.split_once("\r\n\r\n") {
+            Some((_, after)) => rest = after,
+            None => break,
+        }
+    }
+    let bad = || std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "no complete answer");
+    let (head, body) = rest.split_once("\r\n\r\n").ok_or_else(bad)?;
+    let status: u16 = head
+        .get(9..12)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(bad)?;
+    let header = |name: &str| {
+        head.lines()
+            .filter_map(|l| l.split_once(':'))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().to_owned())
+    };
+    let body = if header("transfer-encoding").is_some_and(|t| t.contains("chunked")) {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    if let Some(n) = header("content-length").and_then(|n| n.parse::<usize>().ok())
+        && body.len() < n
+    {
+        return Err(bad());
+    }
+    Ok(Reply {
+        status,
+        content_type: header("content-type").unwrap_or_default(),
+        json: serde_json::from_str(body.trim()).unwrap_or(Value::Null),
+        text: body,
+    })
+}
+
+/// [`request`] with a bearer token (if any) and a JSON body.
+pub fn call(addr: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> Reply {
+    try_call(addr, method, path, token, body)
+        .unwrap_or_else(|e| panic!("{method} {path}: no answer: {e}"))
+}
+
+/// [`call`], but a refused or cut connection is an `Err` (the server may be gone).
+pub fn try_call(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> std::io::Result<Reply> {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("Content-Type", "application/json")];
+    if let Some(a) = &auth {
+        headers.push(("Authorization", a.as_str()));
+    }
+    request(addr, method, path, &headers, body.as_bytes())
+}
+
+/// Polls `f` every 50 ms until it returns `Some`, or panics with `what` after
+/// `limit`.
+pub fn poll<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let t = std::time::Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(t.elapsed() < limit, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// An answer, cut for a failure message.
+pub fn short(text: &str) -> String {
+    let t: String = text.chars().take(240).collect();
+    if t.len() < text.len() {
+        format!("{t}…")
+    } else {
+        t
+    }
+}
+
+/// What differs between two JSON objects, key by key (for failure messages).
+pub fn changes(before: &Value, after: &Value) -> String {
+    let keys = before
+        .as_object()
+        .map(|o| o.keys().cloned().collect::<Vec<_>>())
+        .unwrap_or_default();
+    keys.iter()
+        .filter(|k| before[k.as_str()] != after[k.as_str()])
+        .map(|k| format!("\n  {k}: {} -> {}", before[k.as_str()], after[k.as_str()]))
+        .collect()
+}
+
+/// A plan of one `ls`: asks whether the agent could act (a halt shows) and
+/// records nothing.
+pub fn plan_ls() -> String {
+    json!({"steps": [serde_json::from_str::<Value>(&bash("ls")).unwrap()]}).to_string()
+}
