@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::path::PathBuf;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
@@ -12,12 +14,37 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
+/// One test's service on one backend: its own tenant, admin token and policy file.
+/// `start` again restarts it on the same store.
+struct Svc {
+    backend: Backend,
+    tenant: String,
+    admin: String,
+    policy: PathBuf,
+}
+
+impl Svc {
+    /// The built-in default policy changed by `edit`.
+    fn new(backend: Backend, edit: &dyn Fn(String) -> String) -> Svc {
+        Svc {
+            policy: backend.policy(edit),
+            tenant: unique("t"),
+            admin: unique("al_admin_"),
+            backend,
+        }
+    }
+
+    fn start(&self) -> Server {
+        self.backend
+            .start(&self.tenant, &self.admin, Some(&self.policy))
+    }
+}
+
 use serde_json::{Value, json};
 
-#[test]
-fn a_held_action_waits_for_a_human_then_runs_once() {
-    let dir = data_dir("approve");
-    let s = start(&dir);
+fn a_held_action_waits_for_a_human_then_runs_once(backend: Backend) {
+    let svc = Svc::new(backend, &|p| p);
+    let s = svc.start();
     let admin = s
         .admin
         .clone()
@@ -129,11 +156,14 @@ fn a_held_action_waits_for_a_human_then_runs_once() {
     assert_eq!(code, 409, "single use");
     let _ = admin;
 }
+on_both_backends!(
+    a_held_action_waits_for_a_human_then_runs_once,
+    a_held_action_waits_for_a_human_then_runs_once
+);
 
-#[test]
-fn callers_must_authenticate_and_bad_input_changes_nothing() {
-    let dir = data_dir("auth");
-    let s = start(&dir);
+fn callers_must_authenticate_and_bad_input_changes_nothing(backend: Backend) {
+    let svc = Svc::new(backend, &|p| p);
+    let s = svc.start();
     let agent = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
     let (code, _) = http(&s.addr, "POST", "/v1/actions", None, &bash("ls"));
     assert_eq!(code, 401);
@@ -206,11 +236,14 @@ fn callers_must_authenticate_and_bad_input_changes_nothing() {
     );
     assert_eq!(v["approvals"].as_array().unwrap().len(), 0, "{v}");
 }
+on_both_backends!(
+    callers_must_authenticate_and_bad_input_changes_nothing,
+    callers_must_authenticate_and_bad_input_changes_nothing
+);
 
-#[test]
-fn a_halt_denies_at_once_rejects_pending_and_needs_a_human_to_lift() {
-    let dir = data_dir("halt");
-    let s = start(&dir);
+fn a_halt_denies_at_once_rejects_pending_and_needs_a_human_to_lift(backend: Backend) {
+    let svc = Svc::new(backend, &|p| p);
+    let s = svc.start();
     let agent = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
     let (_, v) = http(
         &s.addr,
@@ -260,6 +293,10 @@ fn a_halt_denies_at_once_rejects_pending_and_needs_a_human_to_lift() {
     let (_, v) = http(&s.addr, "POST", "/v1/actions", Some(&agent), &bash("ls"));
     assert_eq!(v["status"], "allowed", "{v}");
 }
+on_both_backends!(
+    a_halt_denies_at_once_rejects_pending_and_needs_a_human_to_lift,
+    a_halt_denies_at_once_rejects_pending_and_needs_a_human_to_lift
+);
 
 #[test]
 fn a_restart_keeps_pending_approvals_and_tokens() {
@@ -449,11 +486,10 @@ fn tenants_are_isolated() {
 
 /// Nobody approving means no: a request expires into a denial, the waiting agent
 /// learns it, and nothing can be approved afterwards — also across a restart.
-#[test]
-fn expiry_means_denial_even_after_a_restart() {
-    let dir = data_dir("expiry");
+fn expiry_means_denial_even_after_a_restart(backend: Backend) {
+    let svc = Svc::new(backend, &|p| p.replace("timeout: 1h", "timeout: 2s"));
     let (agent, alice, first) = {
-        let s = start_with_timeout(&dir, "2s");
+        let s = svc.start();
         let agent = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
         let alice = new_key(
             &s,
@@ -487,7 +523,7 @@ fn expiry_means_denial_even_after_a_restart() {
     let _ = first;
     // A request left pending when the service stops still expires after a restart.
     let pending = {
-        let s = start_with_timeout(&dir, "2s");
+        let s = svc.start();
         let (_, v) = http(
             &s.addr,
             "POST",
@@ -498,7 +534,7 @@ fn expiry_means_denial_even_after_a_restart() {
         v["id"].as_str().unwrap().to_owned()
     }; // killed while pending
     std::thread::sleep(Duration::from_millis(2500));
-    let s = start_with_timeout(&dir, "2s");
+    let s = svc.start();
     let (_, v) = http(
         &s.addr,
         "GET",
@@ -516,14 +552,17 @@ fn expiry_means_denial_even_after_a_restart() {
     );
     assert_eq!(code, 409);
 }
+on_both_backends!(
+    expiry_means_denial_even_after_a_restart,
+    expiry_means_denial_even_after_a_restart
+);
 
 /// A rate limit of N admits exactly N, also when the calls race.
-#[test]
-fn a_rate_limit_never_over_admits() {
-    let dir = data_dir("limits");
-    let s = start_with_policy(&dir, &|p| {
+fn a_rate_limit_never_over_admits(backend: Backend) {
+    let svc = Svc::new(backend, &|p| {
         p + "\nlimits:\n  - id: reads-per-agent\n    when: { effect: read }\n    per: agent\n    window: 1h\n    max_actions: 5\n    message: slow down and batch your reads\n"
     });
+    let s = svc.start();
     let agent = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
     let threads: Vec<_> = (0..12)
         .map(|_| {
@@ -556,17 +595,20 @@ fn a_rate_limit_never_over_admits() {
     let (_, v) = http(&s.addr, "POST", "/v1/actions", Some(&other), &bash("ls"));
     assert_eq!(v["status"], "allowed", "{v}");
 }
+on_both_backends!(
+    a_rate_limit_never_over_admits,
+    a_rate_limit_never_over_admits
+);
 
 /// An agent that keeps going over its limits is halted until a human resumes it.
-#[test]
-fn the_circuit_breaker_halts_a_runaway_agent() {
-    let dir = data_dir("breaker");
-    let s = start_with_policy(&dir, &|p| {
+fn the_circuit_breaker_halts_a_runaway_agent(backend: Backend) {
+    let svc = Svc::new(backend, &|p| {
         p.replace(
             "defaults:\n",
             "defaults:\n  circuit_breaker: { trips: 2, window: 1h }\n",
         ) + "\nlimits:\n  - id: one-listing\n    when: { tool: ls }\n    per: agent\n    window: 1h\n    max_actions: 1\n"
     });
+    let s = svc.start();
     let agent = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
     let statuses: Vec<String> = (0..4)
         .map(|_| {
@@ -608,12 +650,15 @@ fn the_circuit_breaker_halts_a_runaway_agent() {
     );
     assert_eq!(v["status"], "allowed", "{v}");
 }
+on_both_backends!(
+    the_circuit_breaker_halts_a_runaway_agent,
+    the_circuit_breaker_halts_a_runaway_agent
+);
 
 /// Keys are listed without secrets, rotate at once, and revoke at once.
-#[test]
-fn agent_keys_rotate_and_revoke() {
-    let dir = data_dir("keys");
-    let s = start(&dir);
+fn agent_keys_rotate_and_revoke(backend: Backend) {
+    let svc = Svc::new(backend, &|p| p);
+    let s = svc.start();
     let admin = s.admin.clone().unwrap();
     let first = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
     let (_, v) = http(&s.addr, "POST", "/v1/actions", Some(&first), &bash("ls"));
@@ -650,6 +695,7 @@ fn agent_keys_rotate_and_revoke() {
     let (code, _) = http(&s.addr, "DELETE", "/v1/humans/admin", Some(&admin), "");
     assert_eq!(code, 409, "an admin cannot lock themselves out");
 }
+on_both_backends!(agent_keys_rotate_and_revoke, agent_keys_rotate_and_revoke);
 
 /// `/metrics` counts decisions by tier and rule, and shows the approval queue.
 #[test]
@@ -688,15 +734,14 @@ fn metrics_count_decisions_and_the_queue() {
 
 /// The policy is swapped whole: a broken edit keeps the one in force, a good edit is
 /// picked up without a restart, and every decision names the version it used.
-#[test]
-fn the_policy_reloads_whole_or_not_at_all() {
-    let dir = data_dir("reload");
-    let s = start_with_policy(&dir, &|p| p);
+fn the_policy_reloads_whole_or_not_at_all(backend: Backend) {
+    let svc = Svc::new(backend, &|p| p);
+    let s = svc.start();
     let admin = s.admin.clone().unwrap();
     let agent = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
     let (_, v) = http(&s.addr, "GET", "/v1/policy", Some(&admin), "");
     let first = v["version"].as_str().unwrap().to_owned();
-    let path = dir.join("policy.yaml");
+    let path = svc.policy.clone();
     let good = std::fs::read_to_string(&path).unwrap();
 
     std::fs::write(&path, format!("{good}\nrules: [oops\n")).unwrap();
@@ -726,15 +771,18 @@ fn the_policy_reloads_whole_or_not_at_all() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+on_both_backends!(
+    the_policy_reloads_whole_or_not_at_all,
+    the_policy_reloads_whole_or_not_at_all
+);
 
 /// The first time an agent runs an operation in production it is held; once one has
 /// been approved and used, the same operation goes through.
-#[test]
-fn a_first_seen_production_operation_is_held_once() {
-    let dir = data_dir("first-seen");
-    let s = start_with_policy(&dir, &|p| {
+fn a_first_seen_production_operation_is_held_once(backend: Backend) {
+    let svc = Svc::new(backend, &|p| {
         p.replace("defaults:\n", "defaults:\n  first_seen: approve\n")
     });
+    let s = svc.start();
     let agent = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
     let alice = new_key(
         &s,
@@ -777,6 +825,10 @@ fn a_first_seen_production_operation_is_held_once() {
     );
     assert_eq!(v["status"], "pending", "{v}");
 }
+on_both_backends!(
+    a_first_seen_production_operation_is_held_once,
+    a_first_seen_production_operation_is_held_once
+);
 
 /// Every route the OpenAPI document describes is served (a route that did not exist
 /// would answer 404 without a JSON error, or 405).
@@ -798,10 +850,9 @@ fn every_documented_route_is_served() {
 }
 
 /// The human CLI against a running service: keys, approvals, halts.
-#[test]
-fn the_human_cli_drives_a_running_service() {
-    let dir = data_dir("cli");
-    let s = start(&dir);
+fn the_human_cli_drives_a_running_service(backend: Backend) {
+    let svc = Svc::new(backend, &|p| p);
+    let s = svc.start();
     let server = format!("http://{}", s.addr);
     let cli = |token: &str, args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_airlock"))
@@ -866,6 +917,10 @@ fn the_human_cli_drives_a_running_service() {
     let (code, _, _) = cli(&key, &["approvals", "list"]);
     assert_eq!(code, Some(2), "a revoked key is refused");
 }
+on_both_backends!(
+    the_human_cli_drives_a_running_service,
+    the_human_cli_drives_a_running_service
+);
 
 /// Approval events reach the webhook, retried until it accepts them.
 #[test]
@@ -938,10 +993,9 @@ fn approval_events_reach_the_webhook() {
 
 /// A plan is checked as a whole: delete-then-recreate is flagged even when each step
 /// alone would only be held; nothing is recorded.
-#[test]
-fn a_plan_that_deletes_and_recreates_is_flagged() {
-    let dir = data_dir("plans");
-    let s = start(&dir);
+fn a_plan_that_deletes_and_recreates_is_flagged(backend: Backend) {
+    let svc = Svc::new(backend, &|p| p);
+    let s = svc.start();
     let agent = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
     let hook = |cmd: &str| -> Value { serde_json::from_str(&bash(cmd)).unwrap() };
     let plan = json!({"steps": [
@@ -1002,6 +1056,10 @@ fn a_plan_that_deletes_and_recreates_is_flagged() {
         "plans are not recorded: {v}"
     );
 }
+on_both_backends!(
+    a_plan_that_deletes_and_recreates_is_flagged,
+    a_plan_that_deletes_and_recreates_is_flagged
+);
 
 /// A rate limit of N holds across two replicas sharing one PostgreSQL, also when
 /// the calls race on both.

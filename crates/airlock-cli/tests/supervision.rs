@@ -11,31 +11,11 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::{Value, json};
 
-enum Backend {
-    Sqlite,
-    Postgres(String),
-}
-
-fn backends() -> Vec<Backend> {
-    let mut all = vec![Backend::Sqlite];
-    if let Ok(url) = std::env::var("AIRLOCK_TEST_POSTGRES_URL")
-        && !url.is_empty()
-    {
-        all.push(Backend::Postgres(url));
-    }
-    all
-}
-
-/// A fresh service on `backend` with the default policy changed by `edit`, its own
-/// tenant on PostgreSQL.
-fn start_on(backend: &Backend, name: &str, edit: &dyn Fn(String) -> String) -> Server {
-    match backend {
-        Backend::Sqlite => start_with_policy(&data_dir(name), edit),
-        Backend::Postgres(url) => {
-            let policy = write_policy(&data_dir(name), edit);
-            start_replica_with(url, &unique(name), &unique("admin-token-"), Some(&policy))
-        }
-    }
+/// A fresh service on `backend` with the default policy changed by `edit`, in its
+/// own tenant.
+fn start_on(backend: &Backend, edit: &dyn Fn(String) -> String) -> Server {
+    let policy = backend.policy(edit);
+    backend.start(&unique("t"), &unique("al_admin_"), Some(&policy))
 }
 
 fn hook(cmd: &str) -> Value {
@@ -50,15 +30,9 @@ fn get(s: &Server, path: &str, token: &str) -> (u16, Value) {
     http(&s.addr, "GET", path, Some(token), "")
 }
 
-#[test]
-fn a_plan_approved_as_a_whole_runs_exactly_its_steps_in_order() {
-    for backend in backends() {
-        plan_approval(&backend);
-    }
-}
-
-fn plan_approval(backend: &Backend) {
-    let s = start_on(backend, "plan-approval", &|p| p);
+fn a_plan_approved_as_a_whole_runs_exactly_its_steps_in_order(backend: Backend) {
+    let backend = &backend;
+    let s = start_on(backend, &|p| p);
     let agent = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
     let other_agent = new_key(&s, "/v1/agents", json!({"name": "other"}));
     let alice = new_key(
@@ -268,16 +242,14 @@ fn plan_approval(backend: &Backend) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+on_both_backends!(
+    a_plan_approved_as_a_whole_runs_exactly_its_steps_in_order,
+    a_plan_approved_as_a_whole_runs_exactly_its_steps_in_order
+);
 
-#[test]
-fn spot_checks_sample_logged_decisions_for_review() {
-    for backend in backends() {
-        spot_checks(&backend);
-    }
-}
-
-fn spot_checks(backend: &Backend) {
-    let s = start_on(backend, "spot-checks", &|p| {
+fn spot_checks_sample_logged_decisions_for_review(backend: Backend) {
+    let backend = &backend;
+    let s = start_on(backend, &|p| {
         p.replace(
             "spot_checks: { sample: 0.05 }",
             "spot_checks: { sample: 1 }",
@@ -385,12 +357,16 @@ fn spot_checks(backend: &Backend) {
         text.contains("airlock_reviews_wrong_total{agent=\"builder\"} 1"),
         "{text}"
     );
-    if let Backend::Sqlite = backend {
+    if backend.postgres.is_none() {
         // The gauge counts every tenant: only this test's store is known to hold
         // exactly one.
         assert!(text.contains("airlock_reviews_due 1"), "{text}");
     }
 }
+on_both_backends!(
+    spot_checks_sample_logged_decisions_for_review,
+    spot_checks_sample_logged_decisions_for_review
+);
 
 /// The body of a GET as text.
 fn raw_get(addr: &str, path: &str, token: &str) -> String {
@@ -406,15 +382,9 @@ fn raw_get(addr: &str, path: &str, token: &str) -> String {
     out
 }
 
-#[test]
-fn a_gated_action_without_a_reason_is_refused_as_the_policy_says() {
-    for backend in backends() {
-        reasons(&backend);
-    }
-}
-
-fn reasons(backend: &Backend) {
-    let s = start_on(backend, "reasons", &|p| {
+fn a_gated_action_without_a_reason_is_refused_as_the_policy_says(backend: Backend) {
+    let backend = &backend;
+    let s = start_on(backend, &|p| {
         p.replace(
             "  - id: deletes\n",
             "  - id: deletes-need-a-reason\n    when: { effect: delete, reason: missing }\n    then: deny\n    message: say why (the call's description), then ask again\n\n  - id: deletes\n",
@@ -459,16 +429,14 @@ fn reasons(backend: &Backend) {
         "the api deployment is stuck and must be recreated"
     );
 }
+on_both_backends!(
+    a_gated_action_without_a_reason_is_refused_as_the_policy_says,
+    a_gated_action_without_a_reason_is_refused_as_the_policy_says
+);
 
-#[test]
-fn a_zone_halt_stops_the_agents_the_inventory_places_there() {
-    for backend in backends() {
-        zone_halt(&backend);
-    }
-}
-
-fn zone_halt(backend: &Backend) {
-    let s = start_on(backend, "zone-halt", &|p| {
+fn a_zone_halt_stops_the_agents_the_inventory_places_there(backend: Backend) {
+    let backend = &backend;
+    let s = start_on(backend, &|p| {
         p.replacen(
             "groups:\n",
             "zones:\n  - name: batch\n\nroles:\n  everything:\n    grants:\n      - { effect: [read, write, delete, unknown] }\n\nagents:\n  ops-bot:\n    roles: [everything]\n    zone: batch\n  other-bot:\n    roles: [everything]\n\ngroups:\n",
@@ -499,3 +467,7 @@ fn zone_halt(backend: &Backend) {
     let (_, v) = post(&s, "/v1/actions", &other, &hook("ls"));
     assert_eq!(v["status"], "allowed", "outside it: {v}");
 }
+on_both_backends!(
+    a_zone_halt_stops_the_agents_the_inventory_places_there,
+    a_zone_halt_stops_the_agents_the_inventory_places_there
+);
