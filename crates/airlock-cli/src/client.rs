@@ -90,3 +90,22 @@ pub fn scope_body(
     }
     Ok(body)
 }
+
+/// `value` percent-encoded for a query string or a path segment: everything but
+/// unreserved characters (RFC 3986), so a name can never add a parameter or a path.
+pub fn query_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// An id or a name as one path segment.
+pub fn path_segment(value: &str) -> String {
+    query_value(value)
+}

@@ -88,6 +88,13 @@ enum Command {
         #[command(subcommand)]
         command: ApprovalsCommand,
     },
+    /// Spot checks on a running service: sampled `log` decisions to review.
+    Reviews {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: ReviewsCommand,
+    },
     /// Halt a running service for an agent, a zone, the tenant or everyone: from the
     /// next request on everything in scope is denied.
     Halt {
@@ -207,6 +214,26 @@ enum ApprovalsCommand {
 }
 
 #[derive(Subcommand)]
+enum ReviewsCommand {
+    /// List sampled decisions (waiting for review by default).
+    List {
+        /// due, ok or wrong.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        agent: Option<String>,
+    },
+    /// Mark a sampled decision right.
+    Ok { id: String },
+    /// Mark a sampled decision wrong (raises an alert); say what it should have been.
+    Wrong {
+        id: String,
+        #[arg(long)]
+        comment: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum AgentsCommand {
     /// Issue a key for a new agent; the key is printed once.
     Add { name: String },
@@ -256,6 +283,7 @@ fn main() -> ExitCode {
         ),
         Command::Classify { policy, input } => classify(policy.as_deref(), input.as_deref()),
         Command::Approvals { remote, command } => approvals(&remote, command),
+        Command::Reviews { remote, command } => reviews(&remote, command),
         Command::Halt {
             remote,
             scope,
@@ -333,10 +361,10 @@ fn approvals(remote: &Remote, command: ApprovalsCommand) -> anyhow::Result<ExitC
         ApprovalsCommand::List { status, agent } => {
             let mut query = Vec::new();
             if let Some(s) = status {
-                query.push(format!("status={s}"));
+                query.push(format!("status={}", client::query_value(&s)));
             }
             if let Some(a) = agent {
-                query.push(format!("agent={a}"));
+                query.push(format!("agent={}", client::query_value(&a)));
             }
             let path = if query.is_empty() {
                 "/v1/approvals".to_owned()
@@ -345,18 +373,51 @@ fn approvals(remote: &Remote, command: ApprovalsCommand) -> anyhow::Result<ExitC
             };
             print_json(&c.call("GET", &path, None)?)
         }
-        ApprovalsCommand::Show { id } => {
-            print_json(&c.call("GET", &format!("/v1/approvals/{id}"), None)?)
-        }
+        ApprovalsCommand::Show { id } => print_json(&c.call(
+            "GET",
+            &format!("/v1/approvals/{}", client::path_segment(&id)),
+            None,
+        )?),
         ApprovalsCommand::Approve { id, comment } => print_json(&c.call(
             "POST",
-            &format!("/v1/approvals/{id}/approve"),
+            &format!("/v1/approvals/{}/approve", client::path_segment(&id)),
             Some(serde_json::json!({ "comment": comment })),
         )?),
         ApprovalsCommand::Reject { id, comment } => print_json(&c.call(
             "POST",
-            &format!("/v1/approvals/{id}/reject"),
+            &format!("/v1/approvals/{}/reject", client::path_segment(&id)),
             Some(serde_json::json!({ "comment": comment })),
+        )?),
+    }
+}
+
+fn reviews(remote: &Remote, command: ReviewsCommand) -> anyhow::Result<ExitCode> {
+    let c = client(remote)?;
+    match command {
+        ReviewsCommand::List { state, agent } => {
+            let mut query = Vec::new();
+            if let Some(s) = state {
+                query.push(format!("state={}", client::query_value(&s)));
+            }
+            if let Some(a) = agent {
+                query.push(format!("agent={}", client::query_value(&a)));
+            }
+            let path = if query.is_empty() {
+                "/v1/reviews".to_owned()
+            } else {
+                format!("/v1/reviews?{}", query.join("&"))
+            };
+            print_json(&c.call("GET", &path, None)?)
+        }
+        ReviewsCommand::Ok { id } => print_json(&c.call(
+            "POST",
+            &format!("/v1/reviews/{}", client::path_segment(&id)),
+            Some(serde_json::json!({ "verdict": "ok" })),
+        )?),
+        ReviewsCommand::Wrong { id, comment } => print_json(&c.call(
+            "POST",
+            &format!("/v1/reviews/{}", client::path_segment(&id)),
+            Some(serde_json::json!({ "verdict": "wrong", "comment": comment })),
         )?),
     }
 }
@@ -391,9 +452,11 @@ fn agents(remote: &Remote, command: AgentsCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         AgentsCommand::List => print_json(&c.call("GET", "/v1/agents", None)?),
-        AgentsCommand::Revoke { name } => {
-            print_json(&c.call("DELETE", &format!("/v1/agents/{name}"), None)?)
-        }
+        AgentsCommand::Revoke { name } => print_json(&c.call(
+            "DELETE",
+            &format!("/v1/agents/{}", client::path_segment(&name)),
+            None,
+        )?),
     }
 }
 

@@ -321,8 +321,21 @@ fn spot_checks_sample_logged_decisions_for_review(backend: Backend) {
         ),
     );
     assert_eq!((code, v["review"].as_str()), (200, Some("wrong")), "{v}");
-    let (code, v) = post(&s, &path(&logged[1]), &alice, &verdict("ok", ""));
-    assert_eq!((code, v["review"].as_str()), (200, Some("ok")), "{v}");
+    // The same through the CLI, as an on-call reviewer would.
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_airlock"))
+            .args(args)
+            .env("AIRLOCK_SERVER", format!("http://{}", s.addr))
+            .env("AIRLOCK_TOKEN", &alice)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let listed = cli(&["reviews", "list", "--agent", "builder"]);
+    assert_eq!(listed["reviews"].as_array().unwrap().len(), 2, "{listed}");
+    let v = cli(&["reviews", "ok", &logged[1]]);
+    assert_eq!(v["review"], "ok", "{v}");
     // Once each; only sampled records; nothing of another kind.
     let (code, v) = post(&s, &path(&logged[0]), &alice, &verdict("ok", ""));
     assert_eq!(code, 409, "{v}");
