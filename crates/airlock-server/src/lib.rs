@@ -99,11 +99,36 @@ pub async fn serve(
         .await
         .map_err(|e| anyhow::anyhow!("cannot read the active halts: {e}"))?;
     spawn_background(state.clone());
+    spawn_events(state.clone());
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     on_ready(addr, bootstrap);
     axum::serve(listener, api::router(state)).await?;
     Ok(())
+}
+
+/// What other replicas do, as they do it (PostgreSQL): an approval or rejection
+/// wakes the agent waiting here at once, a halt or resume refreshes the halts at
+/// once. Without it (SQLite, or the listener reconnecting) the 100 ms background
+/// refresh and the waiters' re-reads still see everything.
+fn spawn_events(state: Arc<AppState>) {
+    let Some(mut events) = state.store.events() else {
+        return;
+    };
+    tokio::spawn(async move {
+        use tokio::sync::broadcast::error::RecvError;
+        loop {
+            match events.recv().await {
+                Ok(airlock_store::Event::Resolved(id)) => state.wake(&id),
+                Ok(airlock_store::Event::Halts) => {
+                    let _ = state.refresh_halts().await;
+                }
+                // Missed some: the polling catches up with them.
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => return,
+            }
+        }
+    });
 }
 
 /// Expiry of approval requests and the halt cache, on every replica.

@@ -296,6 +296,17 @@ pub enum VoteOutcome {
     NotFound,
 }
 
+/// Something another replica did that this one should learn at once (PostgreSQL
+/// `LISTEN`/`NOTIFY`). Only a shortcut: every replica also re-reads what matters on
+/// its own, so a lost event delays, never breaks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A request was approved or rejected: wake whoever waits on it.
+    Resolved(String),
+    /// A halt was recorded or lifted: re-read the active halts.
+    Halts,
+}
+
 /// What a halt covers.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "scope", content = "name", rename_all = "lowercase")]

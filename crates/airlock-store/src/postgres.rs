@@ -30,15 +30,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{Mutex, broadcast, mpsc, oneshot};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
 use crate::quorum::{Tally, approved_by, tally};
 use crate::{
-    Credential, Halt, Kind, ListFilter, Millis, NewRecord, Principal, Record, Requirement, Result,
-    Review, ReviewOutcome, ReviewState, Scope, Status, StoreError, Vote, VoteOutcome,
+    Credential, Event, Halt, Kind, ListFilter, Millis, NewRecord, Principal, Record, Requirement,
+    Result, Review, ReviewOutcome, ReviewState, Scope, Status, StoreError, Vote, VoteOutcome,
 };
 
 /// The most inserts written in one group commit.
@@ -50,7 +50,7 @@ const WRITERS: usize = 2;
 /// Connections in each replica's pool.
 const POOL_SIZE: usize = 16;
 /// The schema version this build writes and understands.
-const SCHEMA_VERSION: i32 = 2;
+const SCHEMA_VERSION: i32 = 3;
 /// The advisory lock key that serialises migrations (`airlock` in ASCII, as a number).
 const MIGRATION_LOCK: i64 = 0x0061_6972_6c6f_636b;
 
@@ -144,6 +144,14 @@ CREATE INDEX airlock_records_granted ON airlock_records (expires_ms) WHERE statu
 CREATE INDEX airlock_records_review ON airlock_records (tenant, review, received_ms DESC, id DESC)
     WHERE review IS NOT NULL;
 "#,
+    // 3: one index for everything that can still expire, matching expire_due's
+    // predicate exactly (two partial indexes left it scanning all records).
+    r#"
+DROP INDEX airlock_records_due;
+DROP INDEX airlock_records_granted;
+CREATE INDEX airlock_records_open ON airlock_records (expires_ms)
+    WHERE status IN ('pending', 'approved');
+"#,
 ];
 
 /// The columns of a [`Record`], its votes aggregated in cast order as JSON
@@ -175,7 +183,18 @@ type Pending = (NewRecord, oneshot::Sender<Result<()>>);
 pub struct PgStore {
     pool: Pool,
     inserts: mpsc::Sender<Pending>,
+    events: broadcast::Sender<Event>,
+    listener: tokio::task::AbortHandle,
 }
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        self.listener.abort();
+    }
+}
+
+/// The channel replicas notify each other on.
+const CHANNEL: &str = "airlock_events";
 
 impl std::fmt::Debug for PgStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -197,6 +216,7 @@ impl PgStore {
         if config.get_application_name().is_none() {
             config.application_name("airlock");
         }
+        let listen_config = config.clone();
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -219,7 +239,19 @@ impl PgStore {
         for _ in 0..WRITERS {
             tokio::spawn(writer(pool.clone(), Arc::clone(&rx)));
         }
-        Ok(PgStore { pool, inserts: tx })
+        let (events, _) = broadcast::channel(1024);
+        let listener = tokio::spawn(listen(listen_config, events.clone())).abort_handle();
+        Ok(PgStore {
+            pool,
+            inserts: tx,
+            events,
+            listener,
+        })
+    }
+
+    /// Approvals and halts made by any replica (this one included), as they commit.
+    pub fn events(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
     }
 
     async fn client(&self) -> Result<Object> {
@@ -425,6 +457,10 @@ impl PgStore {
             )
             .await
             .map_err(db_err)?;
+            // Delivered when (and only if) the transaction commits.
+            tx.execute("SELECT pg_notify($1, 'resolved ' || $2)", &[&CHANNEL, &id])
+                .await
+                .map_err(db_err)?;
         }
         tx.commit().await.map_err(db_err)?;
         Ok(VoteOutcome::Recorded(status))
@@ -628,6 +664,9 @@ impl PgStore {
         );
         let reject = tx.prepare_cached(&sql).await.map_err(db_err)?;
         let n = tx.execute(&reject, &params).await.map_err(db_err)?;
+        tx.execute("SELECT pg_notify($1, 'halts')", &[&CHANNEL])
+            .await
+            .map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
         Ok(n)
     }
@@ -655,6 +694,12 @@ impl PgStore {
             .execute(&stmt, &[&tenant, &kind, &name, &by, &now])
             .await
             .map_err(db_err)?;
+        if n > 0 {
+            // Best effort: the others also re-read the halts every 100 ms.
+            let _ = client
+                .execute("SELECT pg_notify($1, 'halts')", &[&CHANNEL])
+                .await;
+        }
         Ok(n > 0)
     }
 
@@ -885,6 +930,44 @@ async fn migrate(pool: &Pool) -> Result<()> {
         .map_err(db_err)?;
     }
     tx.commit().await.map_err(db_err)
+}
+
+/// Listens on [`CHANNEL`] on a connection of its own and forwards what replicas
+/// announce. Reconnects after a second when the connection is lost; meanwhile the
+/// replicas' own polling covers for it.
+async fn listen(config: tokio_postgres::Config, events: broadcast::Sender<Event>) {
+    loop {
+        if let Ok((client, mut conn)) = config.connect(NoTls).await {
+            let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+            let driver = tokio::spawn(async move {
+                while let Some(Ok(message)) = std::future::poll_fn(|cx| conn.poll_message(cx)).await
+                {
+                    if let tokio_postgres::AsyncMessage::Notification(n) = message
+                        && tx.send(n.payload().to_owned()).is_err()
+                    {
+                        break;
+                    }
+                }
+            });
+            if client
+                .batch_execute(&format!("LISTEN {CHANNEL}"))
+                .await
+                .is_ok()
+            {
+                while let Some(payload) = rx.recv().await {
+                    let event = match payload.split_once(' ') {
+                        Some(("resolved", id)) => Event::Resolved(id.to_owned()),
+                        _ if payload == "halts" => Event::Halts,
+                        _ => continue,
+                    };
+                    // No subscriber yet is fine: nobody is waiting.
+                    let _ = events.send(event);
+                }
+            }
+            driver.abort();
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
 
 async fn connection(pool: &Pool) -> Result<Object> {
@@ -1787,6 +1870,80 @@ mod tests {
         assert!(!s.revoke(&t, "alice", Principal::Agent).await.unwrap());
         let revoked = s.credential(&rotated.token_hash).await.unwrap().unwrap();
         assert!(revoked.revoked);
+    }
+
+    /// What one replica commits, the other hears about: a resolved request (to wake
+    /// its waiter) and halts and resumes (to refresh its cache).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn replicas_hear_resolutions_and_halts() {
+        let _g = EXCLUSIVE.read().await;
+        let (Some(a), Some(b)) = tokio::join!(store(), store()) else {
+            return;
+        };
+        let mut heard = b.events();
+        // The listener connects in the background: announce until it hears.
+        let t = unique("t");
+        let id = unique("r");
+        let mut rec = record(&t, &id, Status::Pending);
+        rec.requirements = vec![Requirement {
+            group: "leads".into(),
+            approvals: 1,
+        }];
+        a.insert(rec).await.unwrap();
+        let h = Halt {
+            tenant: t.clone(),
+            scope: Scope::Agent("x".into()),
+            reason: "r".into(),
+            by: "admin".into(),
+            at_ms: 1,
+        };
+        let next = |heard: &mut broadcast::Receiver<Event>| {
+            let mut heard = heard.resubscribe();
+            async move {
+                tokio::time::timeout(Duration::from_secs(10), async {
+                    loop {
+                        match heard.recv().await {
+                            Ok(e) => return e,
+                            Err(broadcast::error::RecvError::Lagged(_)) => {}
+                            Err(broadcast::error::RecvError::Closed) => panic!("closed"),
+                        }
+                    }
+                })
+                .await
+            }
+        };
+        // Wait until b's listener is up: halts announced by a until b hears one.
+        let mut up = false;
+        for _ in 0..50 {
+            let listening = next(&mut heard);
+            let waiter = tokio::spawn(async move {
+                tokio::time::timeout(Duration::from_millis(200), listening).await
+            });
+            a.halt(&h).await.unwrap();
+            if matches!(waiter.await.unwrap(), Ok(Ok(Event::Halts))) {
+                up = true;
+                break;
+            }
+        }
+        assert!(up, "b never heard a's halt");
+        let mut rx = b.events();
+        assert_eq!(
+            a.vote(&t, &id, vote("alice", true), 2).await.unwrap(),
+            VoteOutcome::Recorded(Status::Approved)
+        );
+        // Other tests' events may come first: wait for this one.
+        let heard_it = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                match rx.recv().await {
+                    Ok(Event::Resolved(x)) if x == id => return true,
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return false,
+                }
+            }
+        })
+        .await;
+        assert_eq!(heard_it, Ok(true), "b heard a's approval of {id}");
+        assert!(a.resume(&t, &h.scope, "admin", 3).await.unwrap());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -38,6 +38,15 @@ impl Store {
         Ok(Store::Postgres(PgStore::connect(url).await?))
     }
 
+    /// What other replicas sharing this store do, as it happens (PostgreSQL only;
+    /// `None` for SQLite, whose one process sees its own changes).
+    pub fn events(&self) -> Option<tokio::sync::broadcast::Receiver<crate::Event>> {
+        match self {
+            Store::Sqlite(_) => None,
+            Store::Postgres(s) => Some(s.events()),
+        }
+    }
+
     /// Records a decided action; durable when it returns `Ok`. A duplicate id is
     /// [`StoreError::Conflict`](crate::StoreError::Conflict).
     pub async fn insert(&self, r: NewRecord) -> Result<()> {
