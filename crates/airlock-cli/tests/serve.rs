@@ -1097,3 +1097,44 @@ fn a_rate_limit_holds_across_replicas() {
         .count();
     assert_eq!(allowed, 6, "a limit of 6 across both replicas");
 }
+
+/// A key revoked or rotated on one replica stops working on the other within the
+/// credential cache's bound (at once when the replicas hear each other).
+#[test]
+fn a_revoked_key_stops_on_every_replica() {
+    let Ok(url) = std::env::var("AIRLOCK_TEST_POSTGRES_URL") else {
+        eprintln!("AIRLOCK_TEST_POSTGRES_URL is not set: the replica test needs PostgreSQL");
+        return;
+    };
+    let tenant = unique("t");
+    let admin = format!("al_admin_{tenant}");
+    let a = start_replica(&url, &tenant, &admin);
+    let b = start_replica(&url, &tenant, &admin);
+    let old = new_key(&a, "/v1/agents", json!({"name": "kiro"}));
+    let works = |s: &Server, key: &str| {
+        http(&s.addr, "POST", "/v1/actions", Some(key), &bash("ls")).0 == 200
+    };
+    assert!(works(&b, &old), "b knows the key (and caches it)");
+    // Rotated on a: the old key stops on b.
+    let new = new_key(&a, "/v1/agents", json!({"name": "kiro"}));
+    let t = Instant::now();
+    while works(&b, &old) {
+        assert!(
+            t.elapsed() < Duration::from_secs(3),
+            "the old key still works on b"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(works(&b, &new));
+    // Revoked on a: stops on b.
+    let (code, _) = http(&a.addr, "DELETE", "/v1/agents/kiro", Some(&admin), "");
+    assert_eq!(code, 200);
+    let t = Instant::now();
+    while works(&b, &new) {
+        assert!(
+            t.elapsed() < Duration::from_secs(3),
+            "the revoked key still works on b"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -882,26 +882,29 @@ async fn action_status(
         .unwrap_or_default();
     let deadline = tokio::time::Instant::now() + wait;
     loop {
-        let notified = st.waiter(&id);
-        let record = match visible(&st, &caller, &id).await {
-            Ok(r) => r,
-            Err(e) => {
-                drop(notified);
-                st.forget(&id);
-                return Err(e);
+        let outcome = {
+            let notify = st.waiter(&id);
+            // Registered before the read: a vote landing between the read and the
+            // wait still wakes us (Notify only wakes waiters already enabled).
+            let notified = notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            match visible(&st, &caller, &id).await {
+                Ok(r) if r.status == Status::Pending && tokio::time::Instant::now() < deadline => {
+                    // Woken by a vote or an expiry (on any replica, through the
+                    // store's events where it has them); re-read every 100 ms anyway.
+                    let slice = deadline
+                        .saturating_duration_since(tokio::time::Instant::now())
+                        .min(Duration::from_millis(100));
+                    let _ = tokio::time::timeout(slice, notified).await;
+                    continue;
+                }
+                other => other,
             }
         };
-        if record.status != Status::Pending || tokio::time::Instant::now() >= deadline {
-            drop(notified);
-            st.forget(&id);
-            return Ok(Json(status_view(&record)));
-        }
-        // Woken by a vote or an expiry on this replica; re-read every 100 ms for
-        // changes made on another replica.
-        let slice = deadline
-            .saturating_duration_since(tokio::time::Instant::now())
-            .min(Duration::from_millis(100));
-        let _ = tokio::time::timeout(slice, notified.notified()).await;
+        // Nobody else waits on it here: the waiter entry goes.
+        st.forget(&id);
+        return outcome.map(|r| Json(status_view(&r)));
     }
 }
 
@@ -1503,6 +1506,8 @@ async fn issue(
             revoked: false,
         })
         .await?;
+    // A rotation replaces the old token: it must stop working here at once.
+    st.forget_credentials();
     Ok(Json(json!({ "name": b.name, "token": token })))
 }
 
@@ -1556,7 +1561,10 @@ async fn revoke_principal(
             "an admin cannot revoke their own token; another admin must".into(),
         ));
     }
-    if st.store.revoke(&caller.tenant, &name, principal).await? {
+    let revoked = st.store.revoke(&caller.tenant, &name, principal).await?;
+    // Whatever happened, nothing stale stays cached here.
+    st.forget_credentials();
+    if revoked {
         Ok(Json(json!({ "revoked": name })))
     } else {
         Err(ApiError::NotFound(format!(

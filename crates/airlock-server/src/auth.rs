@@ -89,7 +89,7 @@ pub async fn caller(state: &AppState, headers: &HeaderMap) -> ApiResult<Caller> 
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(missing)?;
-    let found: Option<Credential> = state.store.credential(&hash_token(token)).await?;
+    let found: Option<Credential> = state.credential(&hash_token(token)).await?;
     match found {
         Some(c) if !c.revoked => Ok(Caller {
             tenant: c.tenant,

@@ -123,6 +123,7 @@ fn spawn_events(state: Arc<AppState>) {
                 Ok(airlock_store::Event::Halts) => {
                     let _ = state.refresh_halts().await;
                 }
+                Ok(airlock_store::Event::Credentials) => state.forget_credentials(),
                 // Missed some: the polling catches up with them.
                 Err(RecvError::Lagged(_)) => {}
                 Err(RecvError::Closed) => return,

@@ -31,7 +31,18 @@ pub struct AppState {
     counters: Mutex<std::collections::BTreeMap<(&'static str, String), u64>>,
     /// How long resolved approvals waited for their humans, by outcome.
     approval_times: Mutex<std::collections::BTreeMap<String, Histogram>>,
+    /// Live credentials by token hash, each kept at most [`CREDENTIAL_TTL`]: every
+    /// request authenticates, and the store need not be asked every time.
+    credentials: Mutex<HashMap<String, (Credential, std::time::Instant)>>,
 }
+
+/// How stale a cached credential may be. Issuing, rotating or revoking on this
+/// replica clears the cache at once, and on PostgreSQL the others hear of it at
+/// once too; this bounds the wait when such an event is lost.
+const CREDENTIAL_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Cached credentials at most (a flood of distinct valid tokens cannot grow memory).
+const CREDENTIAL_CACHE_MAX: usize = 100_000;
 
 /// Upper bounds (seconds) of the approval-time buckets: from a click within
 /// seconds to a request that waited out an hour.
@@ -66,6 +77,7 @@ impl AppState {
             waiters: Mutex::new(HashMap::new()),
             counters: Mutex::new(std::collections::BTreeMap::new()),
             approval_times: Mutex::new(std::collections::BTreeMap::new()),
+            credentials: Mutex::new(HashMap::new()),
         }
     }
 
@@ -170,6 +182,53 @@ impl AppState {
             Err(poisoned) => poisoned.into_inner(),
         };
         c.iter().map(|(k, v)| (k.clone(), *v)).collect()
+    }
+
+    /// The live credential with this token hash: from the cache when fresh, else
+    /// from the store. Revoked and unknown tokens are never cached.
+    pub async fn credential(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<Credential>, airlock_store::StoreError> {
+        {
+            let cache = match self.credentials.lock() {
+                Ok(c) => c,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            if let Some((c, at)) = cache.get(token_hash)
+                && at.elapsed() < CREDENTIAL_TTL
+            {
+                return Ok(Some(c.clone()));
+            }
+        }
+        let found = self.store.credential(token_hash).await?;
+        let mut cache = match self.credentials.lock() {
+            Ok(c) => c,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        match &found {
+            Some(c) if !c.revoked => {
+                if cache.len() >= CREDENTIAL_CACHE_MAX {
+                    cache.clear();
+                }
+                cache.insert(
+                    token_hash.to_owned(),
+                    (c.clone(), std::time::Instant::now()),
+                );
+            }
+            _ => {
+                cache.remove(token_hash);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Forgets every cached credential (one was issued, rotated or revoked).
+    pub fn forget_credentials(&self) {
+        match self.credentials.lock() {
+            Ok(mut c) => c.clear(),
+            Err(poisoned) => poisoned.into_inner().clear(),
+        }
     }
 
     /// Records how long a request waited until approvers resolved it.

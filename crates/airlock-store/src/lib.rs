@@ -305,6 +305,8 @@ pub enum Event {
     Resolved(String),
     /// A halt was recorded or lifted: re-read the active halts.
     Halts,
+    /// A credential was issued, rotated or revoked: forget cached credentials.
+    Credentials,
 }
 
 /// What a halt covers.

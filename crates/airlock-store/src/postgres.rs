@@ -830,6 +830,9 @@ impl PgStore {
             )
             .await
             .map_err(db_err)?;
+        let _ = client
+            .execute("SELECT pg_notify($1, 'credentials')", &[&CHANNEL])
+            .await;
         Ok(())
     }
 
@@ -881,6 +884,12 @@ impl PgStore {
             .execute(&stmt, &[&tenant, &name, &principal_str(principal)])
             .await
             .map_err(db_err)?;
+        if n > 0 {
+            // Best effort: the others' cached credentials also run out within 1 s.
+            let _ = client
+                .execute("SELECT pg_notify($1, 'credentials')", &[&CHANNEL])
+                .await;
+        }
         Ok(n > 0)
     }
 }
@@ -958,6 +967,7 @@ async fn listen(config: tokio_postgres::Config, events: broadcast::Sender<Event>
                     let event = match payload.split_once(' ') {
                         Some(("resolved", id)) => Event::Resolved(id.to_owned()),
                         _ if payload == "halts" => Event::Halts,
+                        _ if payload == "credentials" => Event::Credentials,
                         _ => continue,
                     };
                     // No subscriber yet is fine: nobody is waiting.
