@@ -228,60 +228,22 @@ impl World {
 
     /// Everything a bad request must leave as it was, seen through the API.
     fn state(&self) -> Value {
-        let get = |path: &str, token: &str| call(&self.s.addr, "GET", path, Some(token), "");
-        let list = get("/v1/approvals?status=any&limit=1000", &self.root);
-        let mut records: Vec<Value> = list.json["approvals"]
-            .as_array()
-            .map(|v| {
-                v.iter()
-                    .map(|r| json!([r["id"], r["agent"], r["status"], r["votes"]]))
-                    .collect()
-            })
-            .unwrap_or_default();
-        records.sort_by_key(Value::to_string);
-        let principals = |path: &str| {
-            let r = get(path, &self.root);
-            let mut items: Vec<Value> = r.json["items"]
-                .as_array()
-                .map(|v| {
-                    v.iter()
-                        .map(|p| json!([p["name"], p["roles"], p["revoked"]]))
-                        .collect()
-                })
-                .unwrap_or_default();
-            items.sort_by_key(Value::to_string);
-            json!([r.status, items])
-        };
+        let addr = self.s.addr.as_str();
+        let get = |path: &str, token: &str| call(addr, "GET", path, Some(token), "");
         let votes = |id: &str| {
             let r = get(&format!("/v1/approvals/{id}"), &self.root);
             json!([r.status, r.json["status"], r.json["votes"]])
         };
-        let plan = |key: &str| {
-            let r = call(&self.s.addr, "POST", "/v1/plans", Some(key), &plan_ls());
-            json!([
-                r.status,
-                r.json["verdict"],
-                r.json["steps"][0]["decision"]["rules"]
-            ])
-        };
-        let spot_checks = ["due", "ok", "wrong"].map(|state| {
-            let r = get(&format!("/v1/reviews?state={state}"), &self.root);
-            let mut ids: Vec<Value> = r.json["reviews"]
-                .as_array()
-                .map(|v| v.iter().map(|x| json!([x["id"], x["review"]])).collect())
-                .unwrap_or_default();
-            ids.sort_by_key(Value::to_string);
-            json!([r.status, ids])
-        });
+        let spot_checks = ["due", "ok", "wrong"].map(|state| reviews_seen(addr, &self.root, state));
         json!({
-            "records": [list.status, records],
+            "records": records_seen(addr, &self.root),
             "votes on the pending request": votes(&self.pending),
             "votes on the vote target": votes(&self.vote_target),
-            "agents": principals("/v1/agents"),
-            "humans": principals("/v1/humans"),
+            "agents": principals_seen(addr, &self.root, "/v1/agents"),
+            "humans": principals_seen(addr, &self.root, "/v1/humans"),
             "policy": get("/v1/policy", &self.root).json["version"],
-            "kiro not halted": plan(&self.kiro),
-            "ops-bot not halted": plan(&self.ops),
+            "kiro not halted": plan_seen(addr, &self.kiro),
+            "ops-bot not halted": plan_seen(addr, &self.ops),
             "kiro's key": get(&format!("/v1/actions/{}", self.allowed), &self.kiro).status,
             "alice's token": get("/v1/approvals", &self.alice).status,
             "spot checks": spot_checks,

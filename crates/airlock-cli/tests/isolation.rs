@@ -384,61 +384,23 @@ fn fill(template: &str, a: &TenantA) -> String {
 /// Everything of tenant A that B must not change, as A itself sees it.
 fn a_state(addr: &str, a: &TenantA) -> Value {
     let get = |path: &str, token: &str| call(addr, "GET", path, Some(token), "");
-    let list = get("/v1/approvals?status=any&limit=1000", &a.root);
-    let mut records: Vec<Value> = list.json["approvals"]
-        .as_array()
-        .map(|v| {
-            v.iter()
-                .map(|r| json!([r["id"], r["agent"], r["status"], r["votes"]]))
-                .collect()
-        })
-        .unwrap_or_default();
-    records.sort_by_key(Value::to_string);
-    let principals = |path: &str| {
-        let r = get(path, &a.root);
-        let mut items: Vec<Value> = r.json["items"]
-            .as_array()
-            .map(|v| {
-                v.iter()
-                    .map(|p| json!([p["name"], p["roles"], p["revoked"]]))
-                    .collect()
-            })
-            .unwrap_or_default();
-        items.sort_by_key(Value::to_string);
-        json!([r.status, items])
-    };
     let pending = get(&format!("/v1/approvals/{}", a.pending), &a.alice);
     let action = get(&format!("/v1/actions/{}", a.action), &a.agent);
     let approved = get(&format!("/v1/actions/{}", a.approved), &a.agent);
     let viewer = get("/v1/approvals", &a.vic);
-    let reviews = |state: &str| {
-        let r = get(&format!("/v1/reviews?state={state}"), &a.root);
-        let ids: Vec<Value> = r.json["reviews"]
-            .as_array()
-            .map(|v| v.iter().map(|x| json!([x["id"], x["review"]])).collect())
-            .unwrap_or_default();
-        json!([r.status, ids])
-    };
-    let plan = |key: &str| {
-        let r = call(addr, "POST", "/v1/plans", Some(key), &plan_ls());
-        json!([
-            r.status,
-            r.json["verdict"],
-            r.json["steps"][0]["decision"]["rules"]
-        ])
-    };
+    let reviews = |state: &str| reviews_seen(addr, &a.root, state);
     json!({
-        "records": [list.status, records],
-        "agents": principals("/v1/agents"),
-        "humans": principals("/v1/humans"),
+        "records": records_seen(addr, &a.root),
+        "agents": principals_seen(addr, &a.root, "/v1/agents"),
+        "humans": principals_seen(addr, &a.root, "/v1/humans"),
         "pending, as A's approver sees it": [pending.status, pending.json["status"], pending.json["votes"]],
         "allowed action, as A's agent sees it": [action.status, action.json["status"]],
         "granted approval, as A's agent sees it": [approved.status, approved.json["status"]],
         "A's viewer": viewer.status,
         "spot checks due": reviews("due"),
         "spot checks done": [reviews("ok"), reviews("wrong")],
-        "A's agent, not halted": plan(&a.agent),
-        "A's halted agent": plan(&a.halted),
+        "A's agent, not halted": plan_seen(addr, &a.agent),
+        "A's halted agent": plan_seen(addr, &a.halted),
     })
 }
 

@@ -320,15 +320,20 @@ impl PgStore {
 
     /// Pending requests in one tenant, or (`None`) in all.
     pub async fn count_pending(&self, tenant: Option<&str>) -> Result<u64> {
+        self.count_where("status = 'pending'", tenant).await
+    }
+
+    /// Records matching `condition` (a constant SQL predicate), in one tenant or all.
+    async fn count_where(&self, condition: &'static str, tenant: Option<&str>) -> Result<u64> {
         if has_nul(&[tenant.unwrap_or("")]) {
             return Ok(0);
         }
         let client = self.client().await?;
         let stmt = client
-            .prepare_cached(
+            .prepare_cached(&format!(
                 "SELECT count(*) FROM airlock_records \
-                 WHERE status = 'pending' AND ($1::text IS NULL OR tenant = $1)",
-            )
+                 WHERE {condition} AND ($1::text IS NULL OR tenant = $1)"
+            ))
             .await
             .map_err(db_err)?;
         let row = client.query_one(&stmt, &[&tenant]).await.map_err(db_err)?;
@@ -567,20 +572,7 @@ impl PgStore {
 
     /// Sampled records waiting for a reviewer, in one tenant or (`None`) all.
     pub async fn count_reviews_due(&self, tenant: Option<&str>) -> Result<u64> {
-        if has_nul(&[tenant.unwrap_or("")]) {
-            return Ok(0);
-        }
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(
-                "SELECT count(*) FROM airlock_records \
-                 WHERE review = 'due' AND ($1::text IS NULL OR tenant = $1)",
-            )
-            .await
-            .map_err(db_err)?;
-        let row = client.query_one(&stmt, &[&tenant]).await.map_err(db_err)?;
-        let n: i64 = row.try_get(0).map_err(corrupt)?;
-        Ok(u64::try_from(n).unwrap_or(0))
+        self.count_where("review = 'due'", tenant).await
     }
 
     /// Expires every Pending record with `expires_ms <= now`; returns their

@@ -833,16 +833,21 @@ impl SqliteStore {
     }
 
     pub async fn count_pending(&self, tenant: Option<&str>) -> Result<u64> {
+        self.count_where("status = 'pending'", tenant).await
+    }
+
+    /// Records matching `condition` (a constant SQL predicate), in one tenant or all.
+    async fn count_where(&self, condition: &'static str, tenant: Option<&str>) -> Result<u64> {
         let tenant = tenant.map(str::to_owned);
         self.read(move |c| {
             let n: i64 = match &tenant {
                 Some(t) => c.query_row(
-                    "SELECT COUNT(*) FROM records WHERE tenant = ?1 AND status = 'pending'",
+                    &format!("SELECT COUNT(*) FROM records WHERE tenant = ?1 AND {condition}"),
                     [t],
                     |r| r.get(0),
                 ),
                 None => c.query_row(
-                    "SELECT COUNT(*) FROM records WHERE status = 'pending'",
+                    &format!("SELECT COUNT(*) FROM records WHERE {condition}"),
                     [],
                     |r| r.get(0),
                 ),
@@ -1019,24 +1024,7 @@ impl SqliteStore {
     }
 
     pub async fn count_reviews_due(&self, tenant: Option<&str>) -> Result<u64> {
-        let tenant = tenant.map(str::to_owned);
-        self.read(move |c| {
-            let n: i64 = match &tenant {
-                Some(t) => c.query_row(
-                    "SELECT COUNT(*) FROM records WHERE tenant = ?1 AND review = 'due'",
-                    [t],
-                    |r| r.get(0),
-                ),
-                None => c.query_row(
-                    "SELECT COUNT(*) FROM records WHERE review = 'due'",
-                    [],
-                    |r| r.get(0),
-                ),
-            }
-            .map_err(db_err)?;
-            Ok(u64::try_from(n).unwrap_or(0))
-        })
-        .await
+        self.count_where("review = 'due'", tenant).await
     }
 
     pub async fn expire_due(&self, now: Millis) -> Result<Vec<(String, String)>> {

@@ -445,3 +445,69 @@ pub fn changes(before: &Value, after: &Value) -> String {
 pub fn plan_ls() -> String {
     json!({"steps": [serde_json::from_str::<Value>(&bash("ls")).unwrap()]}).to_string()
 }
+
+/// A tenant's records `[id, agent, status, votes]` and the status of the listing,
+/// sorted, as `admin` sees them: part of what a refused request must leave as it was.
+pub fn records_seen(addr: &str, admin: &str) -> Value {
+    let list = call(
+        addr,
+        "GET",
+        "/v1/approvals?status=any&limit=1000",
+        Some(admin),
+        "",
+    );
+    let mut records: Vec<Value> = list.json["approvals"]
+        .as_array()
+        .map(|v| {
+            v.iter()
+                .map(|r| json!([r["id"], r["agent"], r["status"], r["votes"]]))
+                .collect()
+        })
+        .unwrap_or_default();
+    records.sort_by_key(Value::to_string);
+    json!([list.status, records])
+}
+
+/// A tenant's agents or humans (`path`: `/v1/agents` or `/v1/humans`) as
+/// `[name, roles, revoked]`, sorted, with the listing's status.
+pub fn principals_seen(addr: &str, admin: &str, path: &str) -> Value {
+    let r = call(addr, "GET", path, Some(admin), "");
+    let mut items: Vec<Value> = r.json["items"]
+        .as_array()
+        .map(|v| {
+            v.iter()
+                .map(|p| json!([p["name"], p["roles"], p["revoked"]]))
+                .collect()
+        })
+        .unwrap_or_default();
+    items.sort_by_key(Value::to_string);
+    json!([r.status, items])
+}
+
+/// The spot-check queue in one review state as `[id, review]`, sorted, with the
+/// listing's status.
+pub fn reviews_seen(addr: &str, viewer: &str, state: &str) -> Value {
+    let r = call(
+        addr,
+        "GET",
+        &format!("/v1/reviews?state={state}"),
+        Some(viewer),
+        "",
+    );
+    let mut ids: Vec<Value> = r.json["reviews"]
+        .as_array()
+        .map(|v| v.iter().map(|x| json!([x["id"], x["review"]])).collect())
+        .unwrap_or_default();
+    ids.sort_by_key(Value::to_string);
+    json!([r.status, ids])
+}
+
+/// What a one-step plan (`ls`) gets for this agent key: whether it is halted.
+pub fn plan_seen(addr: &str, key: &str) -> Value {
+    let r = call(addr, "POST", "/v1/plans", Some(key), &plan_ls());
+    json!([
+        r.status,
+        r.json["verdict"],
+        r.json["steps"][0]["decision"]["rules"]
+    ])
+}
