@@ -162,6 +162,18 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX records_tenant_review_time ON records (tenant, review, received_ms, id)
         WHERE review IS NOT NULL;
     ",
+    // 3: indexes on held requests only. Most records are decided at once (allowed
+    // or denied) and never looked up by status again; indexing only what can still
+    // change halves the index pages every decision writes. Queries that use these
+    // repeat the index's condition word for word, so SQLite can prove it applies.
+    "
+    DROP INDEX records_tenant_status_time;
+    DROP INDEX records_status_expiry;
+    CREATE INDEX records_held_time ON records (tenant, status, received_ms, id)
+        WHERE status IN ('pending', 'approved');
+    CREATE INDEX records_held_expiry ON records (expires_ms)
+        WHERE status IN ('pending', 'approved');
+    ",
 ];
 
 /// What a job tells the writer after running: whether to keep its changes, and how
@@ -779,8 +791,14 @@ impl SqliteStore {
                 n => n.min(LIST_MAX),
             };
             let mut cond = String::from("tenant = ?1");
-            if filter.status.is_some() {
-                cond.push_str(" AND status = ?2");
+            match filter.status {
+                // Held requests have their own index; it is used only when the
+                // query repeats its condition.
+                Some(Status::Pending | Status::Approved) => {
+                    cond.push_str(" AND status = ?2 AND status IN ('pending', 'approved')");
+                }
+                Some(_) => cond.push_str(" AND status = ?2"),
+                None => {}
             }
             if filter.agent.is_some() {
                 cond.push_str(" AND agent = ?3");
@@ -833,7 +851,11 @@ impl SqliteStore {
     }
 
     pub async fn count_pending(&self, tenant: Option<&str>) -> Result<u64> {
-        self.count_where("status = 'pending'", tenant).await
+        self.count_where(
+            "status IN ('pending', 'approved') AND status = 'pending'",
+            tenant,
+        )
+        .await
     }
 
     /// Records matching `condition` (a constant SQL predicate), in one tenant or all.
