@@ -93,7 +93,7 @@ pub fn scope_body(
 
 /// `value` percent-encoded for a query string or a path segment: everything but
 /// unreserved characters (RFC 3986), so a name can never add a parameter or a path.
-pub fn query_value(value: &str) -> String {
+pub fn encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
@@ -105,7 +105,15 @@ pub fn query_value(value: &str) -> String {
     out
 }
 
-/// An id or a name as one path segment.
-pub fn path_segment(value: &str) -> String {
-    query_value(value)
+/// `path` with the given parameters (those that are set), encoded.
+pub fn with_query(path: &str, params: &[(&str, Option<&str>)]) -> String {
+    let query: Vec<String> = params
+        .iter()
+        .filter_map(|(k, v)| v.map(|v| format!("{k}={}", encode(v))))
+        .collect();
+    if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", query.join("&"))
+    }
 }

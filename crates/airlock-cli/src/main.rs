@@ -359,33 +359,25 @@ fn approvals(remote: &Remote, command: ApprovalsCommand) -> anyhow::Result<ExitC
     let c = client(remote)?;
     match command {
         ApprovalsCommand::List { status, agent } => {
-            let mut query = Vec::new();
-            if let Some(s) = status {
-                query.push(format!("status={}", client::query_value(&s)));
-            }
-            if let Some(a) = agent {
-                query.push(format!("agent={}", client::query_value(&a)));
-            }
-            let path = if query.is_empty() {
-                "/v1/approvals".to_owned()
-            } else {
-                format!("/v1/approvals?{}", query.join("&"))
-            };
+            let path = client::with_query(
+                "/v1/approvals",
+                &[("status", status.as_deref()), ("agent", agent.as_deref())],
+            );
             print_json(&c.call("GET", &path, None)?)
         }
         ApprovalsCommand::Show { id } => print_json(&c.call(
             "GET",
-            &format!("/v1/approvals/{}", client::path_segment(&id)),
+            &format!("/v1/approvals/{}", client::encode(&id)),
             None,
         )?),
         ApprovalsCommand::Approve { id, comment } => print_json(&c.call(
             "POST",
-            &format!("/v1/approvals/{}/approve", client::path_segment(&id)),
+            &format!("/v1/approvals/{}/approve", client::encode(&id)),
             Some(serde_json::json!({ "comment": comment })),
         )?),
         ApprovalsCommand::Reject { id, comment } => print_json(&c.call(
             "POST",
-            &format!("/v1/approvals/{}/reject", client::path_segment(&id)),
+            &format!("/v1/approvals/{}/reject", client::encode(&id)),
             Some(serde_json::json!({ "comment": comment })),
         )?),
     }
@@ -395,28 +387,20 @@ fn reviews(remote: &Remote, command: ReviewsCommand) -> anyhow::Result<ExitCode>
     let c = client(remote)?;
     match command {
         ReviewsCommand::List { state, agent } => {
-            let mut query = Vec::new();
-            if let Some(s) = state {
-                query.push(format!("state={}", client::query_value(&s)));
-            }
-            if let Some(a) = agent {
-                query.push(format!("agent={}", client::query_value(&a)));
-            }
-            let path = if query.is_empty() {
-                "/v1/reviews".to_owned()
-            } else {
-                format!("/v1/reviews?{}", query.join("&"))
-            };
+            let path = client::with_query(
+                "/v1/reviews",
+                &[("state", state.as_deref()), ("agent", agent.as_deref())],
+            );
             print_json(&c.call("GET", &path, None)?)
         }
         ReviewsCommand::Ok { id } => print_json(&c.call(
             "POST",
-            &format!("/v1/reviews/{}", client::path_segment(&id)),
+            &format!("/v1/reviews/{}", client::encode(&id)),
             Some(serde_json::json!({ "verdict": "ok" })),
         )?),
         ReviewsCommand::Wrong { id, comment } => print_json(&c.call(
             "POST",
-            &format!("/v1/reviews/{}", client::path_segment(&id)),
+            &format!("/v1/reviews/{}", client::encode(&id)),
             Some(serde_json::json!({ "verdict": "wrong", "comment": comment })),
         )?),
     }
@@ -454,7 +438,7 @@ fn agents(remote: &Remote, command: AgentsCommand) -> anyhow::Result<ExitCode> {
         AgentsCommand::List => print_json(&c.call("GET", "/v1/agents", None)?),
         AgentsCommand::Revoke { name } => print_json(&c.call(
             "DELETE",
-            &format!("/v1/agents/{}", client::path_segment(&name)),
+            &format!("/v1/agents/{}", client::encode(&name)),
             None,
         )?),
     }

@@ -50,11 +50,7 @@ fn a_held_action_waits_for_a_human_then_runs_once(backend: Backend) {
         .clone()
         .expect("a fresh store prints the admin token");
     let agent = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
-    let alice = new_key(
-        &s,
-        "/v1/humans",
-        json!({"name": "alice", "roles": ["approver", "viewer", "group:approvers"]}),
-    );
+    let alice = new_approver(&s, "alice");
 
     // Reads go through; a namespace deletion is held.
     let (code, v) = http(
@@ -345,11 +341,7 @@ fn two_replicas_share_approvals_and_halts() {
     let a = start_replica(&url, &unique, &admin);
     let b = start_replica(&url, &unique, &admin);
     let agent = new_key(&a, "/v1/agents", json!({"name": "kiro"}));
-    let alice = new_key(
-        &a,
-        "/v1/humans",
-        json!({"name": "alice", "roles": ["approver", "viewer", "group:approvers"]}),
-    );
+    let alice = new_approver(&a, "alice");
 
     let (_, v) = http(
         &a.addr,
@@ -491,11 +483,7 @@ fn expiry_means_denial_even_after_a_restart(backend: Backend) {
     let (agent, alice, first) = {
         let s = svc.start();
         let agent = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
-        let alice = new_key(
-            &s,
-            "/v1/humans",
-            json!({"name": "alice", "roles": ["approver", "viewer", "group:approvers"]}),
-        );
+        let alice = new_approver(&s, "alice");
         let call = bash("kubectl delete deployment api -n prod");
         let (_, v) = http(&s.addr, "POST", "/v1/actions", Some(&agent), &call);
         let first = v["id"].as_str().unwrap().to_owned();

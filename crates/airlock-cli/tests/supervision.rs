@@ -35,11 +35,7 @@ fn a_plan_approved_as_a_whole_runs_exactly_its_steps_in_order(backend: Backend) 
     let s = start_on(backend, &|p| p);
     let agent = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
     let other_agent = new_key(&s, "/v1/agents", json!({"name": "other"}));
-    let alice = new_key(
-        &s,
-        "/v1/humans",
-        json!({"name": "alice", "roles": ["approver", "viewer", "group:approvers"]}),
-    );
+    let alice = new_approver(&s, "alice");
     let steps = [
         hook("kubectl get pods -n prod"),
         hook("kubectl delete deployment api -n prod"),
@@ -257,11 +253,7 @@ fn spot_checks_sample_logged_decisions_for_review(backend: Backend) {
     });
     let admin = s.admin.clone().unwrap();
     let agent = new_key(&s, "/v1/agents", json!({"name": "builder"}));
-    let alice = new_key(
-        &s,
-        "/v1/humans",
-        json!({"name": "alice", "roles": ["approver", "viewer", "group:approvers"]}),
-    );
+    let alice = new_approver(&s, "alice");
     let viewer = new_key(
         &s,
         "/v1/humans",

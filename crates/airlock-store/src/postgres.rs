@@ -687,10 +687,7 @@ impl PgStore {
             .await
             .map_err(db_err)?;
         if n > 0 {
-            // Best effort: the others also re-read the halts every 100 ms.
-            let _ = client
-                .execute("SELECT pg_notify($1, 'halts')", &[&CHANNEL])
-                .await;
+            announce(&client, "halts").await;
         }
         Ok(n > 0)
     }
@@ -822,9 +819,7 @@ impl PgStore {
             )
             .await
             .map_err(db_err)?;
-        let _ = client
-            .execute("SELECT pg_notify($1, 'credentials')", &[&CHANNEL])
-            .await;
+        announce(&client, "credentials").await;
         Ok(())
     }
 
@@ -877,10 +872,7 @@ impl PgStore {
             .await
             .map_err(db_err)?;
         if n > 0 {
-            // Best effort: the others' cached credentials also run out within 1 s.
-            let _ = client
-                .execute("SELECT pg_notify($1, 'credentials')", &[&CHANNEL])
-                .await;
+            announce(&client, "credentials").await;
         }
         Ok(n > 0)
     }
@@ -931,6 +923,16 @@ async fn migrate(pool: &Pool) -> Result<()> {
         .map_err(db_err)?;
     }
     tx.commit().await.map_err(db_err)
+}
+
+/// Tells the other replicas, after the fact, that `what` changed. Best effort: a
+/// lost announcement only delays them until their own re-read (halts every 100 ms,
+/// cached credentials within 1 s). Changes that must reach them with the commit
+/// notify inside their transaction instead.
+async fn announce(client: &Object, what: &str) {
+    let _ = client
+        .execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &what])
+        .await;
 }
 
 /// Listens on [`CHANNEL`] on a connection of its own and forwards what replicas

@@ -189,6 +189,15 @@ pub fn bash(cmd: &str) -> String {
         .to_string()
 }
 
+/// A human approver in the default policy's `approvers` group (who may also view).
+pub fn new_approver(s: &Server, name: &str) -> String {
+    new_key(
+        s,
+        "/v1/humans",
+        json!({"name": name, "roles": ["approver", "viewer", "group:approvers"]}),
+    )
+}
+
 pub fn new_key(s: &Server, path: &str, body: Value) -> String {
     let (code, v) = http(&s.addr, "POST", path, s.admin.as_deref(), &body.to_string());
     assert_eq!(code, 200, "{v}");
