@@ -7,8 +7,8 @@ use airlock_classify::{RawCall, ToolPolicy};
 use airlock_model::{Action, Decision, Effect, Tier, Who};
 use airlock_policy::Policy;
 use airlock_store::{
-    Credential, Halt, Kind, ListFilter, NewRecord, Principal, Record, Requirement, Review,
-    ReviewOutcome, ReviewState, Scope, Status, Vote, VoteOutcome,
+    Brief, Credential, Halt, Kind, ListFilter, NewRecord, Principal, Record, Requirement, Review,
+    ReviewOutcome, ReviewState, Scope, Status, Summary, Vote, VoteOutcome,
 };
 use axum::Router;
 use axum::body::Bytes;
@@ -16,7 +16,7 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Json;
 use axum::routing::{get, post};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -367,6 +367,7 @@ async fn count_and_record(
         requirements,
         kind: Kind::Action,
         use_within_ms: Some(ACTION_GRANT_MS),
+        summary: summary_of(action, &decision),
         review_due: status == Status::Allowed
             && decision.decision == Tier::Log
             && plan_step.is_none()
@@ -600,6 +601,13 @@ async fn check_plan(State(st): S, headers: HeaderMap, body: Bytes) -> ApiResult<
             kind: Kind::Plan,
             use_within_ms: Some(use_within_ms),
             review_due: false,
+            summary: Summary {
+                tool: "plan".into(),
+                operation: format!("{} steps", actions.len()),
+                effect: plan_decision.effect.as_str().to_owned(),
+                reason: plan_decision.reason.clone(),
+                rules: plan_decision.rules.clone(),
+            },
         };
         st.store.insert(record).await?;
         st.count("airlock_decisions_total", "approve");
@@ -951,7 +959,7 @@ async fn list_approvals(
     State(st): S,
     headers: HeaderMap,
     Query(q): Query<ListQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ApprovalList>> {
     let caller = auth::caller(&st, &headers).await?;
     caller.require_human("viewer")?;
     let status = match q.status.as_deref() {
@@ -965,7 +973,7 @@ async fn list_approvals(
     };
     let records = st
         .store
-        .list(
+        .list_brief(
             &caller.tenant,
             &ListFilter {
                 status,
@@ -975,40 +983,84 @@ async fn list_approvals(
             },
         )
         .await?;
-    let items: Vec<Value> = records.iter().map(summary).collect();
-    Ok(Json(json!({ "approvals": items })))
+    Ok(Json(ApprovalList {
+        approvals: records.into_iter().map(Item::from).collect(),
+    }))
 }
 
-fn summary(r: &Record) -> Value {
-    let decision: Value = serde_json::from_str(&r.decision_json).unwrap_or(Value::Null);
-    let action: Value = serde_json::from_str(&r.action_json).unwrap_or(Value::Null);
-    let (tool, operation, effect) = match r.kind {
-        Kind::Action => (
-            action["what"]["tool"].clone(),
-            action["what"]["operation"].clone(),
-            action["what"]["effect"].clone(),
-        ),
-        Kind::Plan => (
-            json!("plan"),
-            json!(format!("{} steps", r.step_digests().len())),
-            decision["effect"].clone(),
-        ),
-    };
-    json!({
-        "id": r.id,
-        "kind": r.kind,
-        "agent": r.agent,
-        "status": r.status,
-        "received_ms": r.received_ms,
-        "expires_ms": r.expires_ms,
-        "tool": tool,
-        "operation": operation,
-        "effect": effect,
-        "reason": decision["reason"],
-        "rules": decision["rules"],
-        "requirements": r.requirements,
-        "votes": r.votes.len(),
-    })
+/// A record as the approval queue, an agent's history and the review queue list it.
+#[derive(Serialize)]
+struct Item {
+    id: String,
+    kind: Kind,
+    agent: String,
+    status: Status,
+    received_ms: i64,
+    expires_ms: Option<i64>,
+    tool: String,
+    operation: String,
+    effect: String,
+    reason: String,
+    rules: Vec<String>,
+    requirements: Vec<Requirement>,
+    /// Votes cast so far.
+    votes: u32,
+}
+
+impl From<Brief> for Item {
+    fn from(b: Brief) -> Item {
+        Item {
+            id: b.id,
+            kind: b.kind,
+            agent: b.agent,
+            status: b.status,
+            received_ms: b.received_ms,
+            expires_ms: b.expires_ms,
+            tool: b.summary.tool,
+            operation: b.summary.operation,
+            effect: b.summary.effect,
+            reason: b.summary.reason,
+            rules: b.summary.rules,
+            requirements: b.requirements,
+            votes: b.votes,
+        }
+    }
+}
+
+impl Item {
+    fn of_record(r: &Record) -> Item {
+        Item {
+            id: r.id.clone(),
+            kind: r.kind,
+            agent: r.agent.clone(),
+            status: r.status,
+            received_ms: r.received_ms,
+            expires_ms: r.expires_ms,
+            tool: r.summary.tool.clone(),
+            operation: r.summary.operation.clone(),
+            effect: r.summary.effect.clone(),
+            reason: r.summary.reason.clone(),
+            rules: r.summary.rules.clone(),
+            requirements: r.requirements.clone(),
+            votes: u32::try_from(r.votes.len()).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+/// What a listing shows of an action or a plan, computed once when it is recorded.
+fn summary_of(action: &Action, decision: &Decision) -> Summary {
+    Summary {
+        tool: action.what.tool.clone(),
+        operation: action.what.operation.clone(),
+        effect: action.what.effect.as_str().to_owned(),
+        reason: decision.reason.clone(),
+        rules: decision.rules.clone(),
+    }
+}
+
+#[derive(Serialize)]
+struct ApprovalList {
+    approvals: Vec<Item>,
 }
 
 /// The human the agent of this record acts for, as the policy or the stored
@@ -1050,7 +1102,7 @@ async fn show_approval(
     let r = visible(&st, &caller, &id).await?;
     let history = st
         .store
-        .list(
+        .list_brief(
             &caller.tenant,
             &ListFilter {
                 status: None,
@@ -1073,7 +1125,7 @@ async fn show_approval(
         "decision": serde_json::from_str::<Value>(&r.decision_json).unwrap_or(Value::Null),
         "requirements": r.requirements,
         "votes": r.votes,
-        "recent": history.iter().filter(|h| h.id != r.id).map(summary).collect::<Vec<_>>(),
+        "recent": history.into_iter().filter(|h| h.id != r.id).map(Item::from).collect::<Vec<_>>(),
     });
     match r.kind {
         Kind::Action => {
@@ -1268,7 +1320,7 @@ async fn list_reviews(
     let items: Vec<Value> = records
         .iter()
         .map(|r| {
-            let mut v = summary(r);
+            let mut v = serde_json::to_value(Item::of_record(r)).unwrap_or(Value::Null);
             v["call"] = serde_json::from_str(&r.call_json).unwrap_or(Value::Null);
             v["review"] = json!({ "state": r.review_state, "verdict": r.review });
             v

@@ -149,6 +149,40 @@ pub struct NewRecord {
     pub use_within_ms: Option<Millis>,
     /// Sampled for an after-the-fact spot check: it enters the review queue.
     pub review_due: bool,
+    /// What a listing shows of it, stored beside the documents so that a listing
+    /// reads no JSON.
+    pub summary: Summary,
+}
+
+/// The few facts a listing shows of a record, kept in their own columns: listing
+/// 10,000 requests must not parse 20,000 JSON documents.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// The deciding part's tool (`plan` for a plan).
+    pub tool: String,
+    /// Its operation (`N steps` for a plan).
+    pub operation: String,
+    /// The effect (`read`, `write`, `delete`, …).
+    pub effect: String,
+    /// The decision's one-sentence reason.
+    pub reason: String,
+    /// The rules that decided it.
+    pub rules: Vec<String>,
+}
+
+/// A record as a listing shows it: no documents, its votes counted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Brief {
+    pub id: String,
+    pub kind: Kind,
+    pub agent: String,
+    pub status: Status,
+    pub received_ms: Millis,
+    pub expires_ms: Option<Millis>,
+    pub requirements: Vec<Requirement>,
+    pub summary: Summary,
+    /// Votes cast so far.
+    pub votes: u32,
 }
 
 /// What a record stands for.
@@ -262,6 +296,7 @@ pub struct Record {
     pub review_state: Option<ReviewState>,
     /// The reviewer's verdict, once reviewed.
     pub review: Option<Review>,
+    pub summary: Summary,
 }
 
 impl Record {

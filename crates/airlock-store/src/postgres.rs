@@ -37,8 +37,9 @@ use tokio_postgres::{NoTls, Row};
 
 use crate::quorum::{Tally, approved_by, tally};
 use crate::{
-    Credential, Event, Halt, Kind, ListFilter, Millis, NewRecord, Principal, Record, Requirement,
-    Result, Review, ReviewOutcome, ReviewState, Scope, Status, StoreError, Vote, VoteOutcome,
+    Brief, Credential, Event, Halt, Kind, ListFilter, Millis, NewRecord, Principal, Record,
+    Requirement, Result, Review, ReviewOutcome, ReviewState, Scope, Status, StoreError, Summary,
+    Vote, VoteOutcome,
 };
 
 /// The most inserts written in one group commit.
@@ -50,7 +51,7 @@ const WRITERS: usize = 2;
 /// Connections in each replica's pool.
 const POOL_SIZE: usize = 16;
 /// The schema version this build writes and understands.
-const SCHEMA_VERSION: i32 = 3;
+const SCHEMA_VERSION: i32 = 4;
 /// The advisory lock key that serialises migrations (`airlock` in ASCII, as a number).
 const MIGRATION_LOCK: i64 = 0x0061_6972_6c6f_636b;
 
@@ -152,6 +153,25 @@ DROP INDEX airlock_records_granted;
 CREATE INDEX airlock_records_open ON airlock_records (expires_ms)
     WHERE status IN ('pending', 'approved');
 "#,
+    // 4: what a listing shows, in columns of its own, so that listing reads no JSON.
+    r#"
+ALTER TABLE airlock_records
+    ADD COLUMN tool TEXT NOT NULL DEFAULT '',
+    ADD COLUMN operation TEXT NOT NULL DEFAULT '',
+    ADD COLUMN effect TEXT NOT NULL DEFAULT '',
+    ADD COLUMN reason TEXT NOT NULL DEFAULT '',
+    ADD COLUMN rules TEXT NOT NULL DEFAULT '[]';
+UPDATE airlock_records SET
+    tool = coalesce(CASE kind WHEN 'plan' THEN 'plan'
+                    ELSE action_json::jsonb #>> '{what,tool}' END, ''),
+    operation = coalesce(CASE kind
+                    WHEN 'plan' THEN (length(digest) - length(replace(digest, ' ', '')) + 1) || ' steps'
+                    ELSE action_json::jsonb #>> '{what,operation}' END, ''),
+    effect = coalesce(CASE kind WHEN 'plan' THEN decision_json::jsonb ->> 'effect'
+                      ELSE action_json::jsonb #>> '{what,effect}' END, ''),
+    reason = coalesce(decision_json::jsonb ->> 'reason', ''),
+    rules = coalesce((decision_json::jsonb -> 'rules')::text, '[]');
+"#,
 ];
 
 /// The columns of a [`Record`], its votes aggregated in cast order as JSON
@@ -162,14 +182,21 @@ const RECORD_COLUMNS: &str = r#"r.id, r.tenant, r.agent, r.zone, r.received_ms, 
     (SELECT coalesce(json_agg(json_build_array(v.approver, v.groups, v.approve, v.comment, v.at_ms)
                               ORDER BY v.seq), '[]'::json)::text
        FROM airlock_votes v WHERE v.record_id = r.id) AS votes,
-    r.kind, r.steps_used, r.review, r.review_json"#;
+    r.kind, r.steps_used, r.review, r.review_json,
+    r.tool, r.operation, r.effect, r.reason, r.rules"#;
+
+/// A listing's columns: no documents; the votes counted.
+const BRIEF_COLUMNS: &str = "r.id, r.kind, r.agent, r.status, r.received_ms, r.expires_ms, \
+    r.requirements, r.tool, r.operation, r.effect, r.reason, r.rules, \
+    (SELECT count(*) FROM airlock_votes v WHERE v.record_id = r.id)";
 
 const INSERT_BATCH: &str = "INSERT INTO airlock_records (id, tenant, agent, zone, received_ms, \
      call_json, action_json, decision_json, tier, digest, status, expires_ms, requirements, \
-     kind, use_within_ms, review) \
+     kind, use_within_ms, review, tool, operation, effect, reason, rules) \
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[], \
      $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int8[], $13::text[], \
-     $14::text[], $15::int8[], $16::text[]) \
+     $14::text[], $15::int8[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], \
+     $21::text[]) \
      ON CONFLICT (id) DO NOTHING RETURNING id";
 
 const CREDENTIAL_COLUMNS: &str = "tenant, name, principal, roles, token_hash, created_ms, revoked";
@@ -293,6 +320,23 @@ impl PgStore {
     /// Newest first (by `received_ms`, then id), filtered, at most
     /// `min(limit, 10_000)` (limit 0 = 100).
     pub async fn list(&self, tenant: &str, filter: &ListFilter) -> Result<Vec<Record>> {
+        self.select(tenant, filter, RECORD_COLUMNS, record_from_row)
+            .await
+    }
+
+    /// The same records as [`PgStore::list`], as a listing shows them.
+    pub async fn list_brief(&self, tenant: &str, filter: &ListFilter) -> Result<Vec<Brief>> {
+        self.select(tenant, filter, BRIEF_COLUMNS, brief_from_row)
+            .await
+    }
+
+    async fn select<T>(
+        &self,
+        tenant: &str,
+        filter: &ListFilter,
+        columns: &str,
+        map: fn(&Row) -> Result<T>,
+    ) -> Result<Vec<T>> {
         let agent = filter.agent.as_deref();
         if has_nul(&[tenant, agent.unwrap_or("")]) {
             return Ok(Vec::new());
@@ -305,7 +349,7 @@ impl PgStore {
         let review = filter.review.map(ReviewState::as_str);
         let client = self.client().await?;
         let sql = format!(
-            "SELECT {RECORD_COLUMNS} FROM airlock_records r WHERE r.tenant = $1 \
+            "SELECT {columns} FROM airlock_records r WHERE r.tenant = $1 \
              AND ($2::text IS NULL OR r.status = $2) AND ($3::text IS NULL OR r.agent = $3) \
              AND ($5::text IS NULL OR r.review = $5) \
              ORDER BY r.received_ms DESC, r.id DESC LIMIT $4"
@@ -315,7 +359,7 @@ impl PgStore {
             .query(&stmt, &[&tenant, &status, &agent, &limit, &review])
             .await
             .map_err(db_err)?;
-        rows.iter().map(record_from_row).collect()
+        rows.iter().map(map).collect()
     }
 
     /// Pending requests in one tenant, or (`None`) in all.
@@ -1071,7 +1115,17 @@ async fn insert_rows(
     let mut kind = Vec::with_capacity(n);
     let mut use_within = Vec::with_capacity(n);
     let mut review = Vec::with_capacity(n);
+    let mut tool = Vec::with_capacity(n);
+    let mut operation = Vec::with_capacity(n);
+    let mut effect = Vec::with_capacity(n);
+    let mut reason = Vec::with_capacity(n);
+    let mut rules = Vec::with_capacity(n);
     for r in records {
+        tool.push(r.summary.tool.as_str());
+        operation.push(r.summary.operation.as_str());
+        effect.push(r.summary.effect.as_str());
+        reason.push(r.summary.reason.as_str());
+        rules.push(serde_json::to_string(&r.summary.rules).unwrap_or_else(|_| "[]".into()));
         kind.push(r.kind.as_str());
         use_within.push(r.use_within_ms);
         review.push(r.review_due.then_some(ReviewState::Due.as_str()));
@@ -1112,6 +1166,11 @@ async fn insert_rows(
                 &kind,
                 &use_within,
                 &review,
+                &tool,
+                &operation,
+                &effect,
+                &reason,
+                &rules,
             ],
         )
         .await?;
@@ -1140,7 +1199,9 @@ fn record_from_row(row: &Row) -> Result<Record> {
     let steps_used: i32 = row.try_get(17).map_err(corrupt)?;
     let review_state: Option<String> = row.try_get(18).map_err(corrupt)?;
     let review: Option<String> = row.try_get(19).map_err(corrupt)?;
+    let summary = summary_from_row(row, 20, &id)?;
     Ok(Record {
+        summary,
         kind: Kind::parse(&kind)
             .ok_or_else(|| StoreError::Corrupt(format!("kind of {id}: {kind:?}")))?,
         steps_used: u32::try_from(steps_used)
@@ -1183,6 +1244,39 @@ fn record_from_row(row: &Row) -> Result<Record> {
                 at_ms,
             })
             .collect(),
+        id,
+    })
+}
+
+/// The five summary columns, from `at` on.
+fn summary_from_row(row: &Row, at: usize, id: &str) -> Result<Summary> {
+    let rules: String = row.try_get(at + 4).map_err(corrupt)?;
+    Ok(Summary {
+        tool: row.try_get(at).map_err(corrupt)?,
+        operation: row.try_get(at + 1).map_err(corrupt)?,
+        effect: row.try_get(at + 2).map_err(corrupt)?,
+        reason: row.try_get(at + 3).map_err(corrupt)?,
+        rules: serde_json::from_str(&rules)
+            .map_err(|e| StoreError::Corrupt(format!("rules of {id}: {e}")))?,
+    })
+}
+
+fn brief_from_row(row: &Row) -> Result<Brief> {
+    let id: String = row.try_get(0).map_err(corrupt)?;
+    let kind: String = row.try_get(1).map_err(corrupt)?;
+    let requirements: String = row.try_get(6).map_err(corrupt)?;
+    let votes: i64 = row.try_get(12).map_err(corrupt)?;
+    Ok(Brief {
+        kind: Kind::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("kind of {id}: {kind:?}")))?,
+        agent: row.try_get(2).map_err(corrupt)?,
+        status: parse_status(row, 3)?,
+        received_ms: row.try_get(4).map_err(corrupt)?,
+        expires_ms: row.try_get(5).map_err(corrupt)?,
+        requirements: serde_json::from_str(&requirements)
+            .map_err(|e| StoreError::Corrupt(format!("requirements of {id}: {e}")))?,
+        summary: summary_from_row(row, 7, &id)?,
+        votes: u32::try_from(votes).unwrap_or(u32::MAX),
         id,
     })
 }
@@ -1371,6 +1465,7 @@ mod tests {
             kind: Kind::Action,
             use_within_ms: None,
             review_due: false,
+            summary: Default::default(),
         }
     }
 

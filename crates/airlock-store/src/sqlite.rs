@@ -48,8 +48,9 @@ use tokio::sync::oneshot;
 
 use crate::quorum::{self, Tally, approved_by};
 use crate::{
-    Credential, Halt, Kind, ListFilter, Millis, NewRecord, Principal, Record, Requirement, Result,
-    Review, ReviewOutcome, ReviewState, Scope, Status, StoreError, Vote, VoteOutcome,
+    Brief, Credential, Halt, Kind, ListFilter, Millis, NewRecord, Principal, Record, Requirement,
+    Result, Review, ReviewOutcome, ReviewState, Scope, Status, StoreError, Summary, Vote,
+    VoteOutcome,
 };
 
 /// The file in the data directory.
@@ -174,6 +175,52 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX records_held_expiry ON records (expires_ms)
         WHERE status IN ('pending', 'approved');
     ",
+    // 4: an agent's records form a chain instead of an index. The index on (tenant,
+    // agent, time) had one insertion point per agent, so every decision dirtied a
+    // page of its own (4 KiB to the WAL, 4 KiB again at checkpoint): half of what a
+    // decision wrote. Each record now names the same agent's previous record, and
+    // `agent_heads` (a few pages for every agent there is) names the newest. Held
+    // requests of one agent are listed from the held-requests index (the tenant's
+    // held requests, filtered). The summary columns let a listing read no JSON.
+    "
+    ALTER TABLE records ADD COLUMN prev_of_agent TEXT;
+    ALTER TABLE records ADD COLUMN tool TEXT NOT NULL DEFAULT '';
+    ALTER TABLE records ADD COLUMN operation TEXT NOT NULL DEFAULT '';
+    ALTER TABLE records ADD COLUMN effect TEXT NOT NULL DEFAULT '';
+    ALTER TABLE records ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+    ALTER TABLE records ADD COLUMN rules TEXT NOT NULL DEFAULT '[]';
+    UPDATE records SET
+        tool = COALESCE(CASE kind WHEN 'plan' THEN 'plan'
+                        ELSE json_extract(action_json, '$.what.tool') END, ''),
+        operation = COALESCE(CASE kind
+                        WHEN 'plan' THEN (length(digest) - length(replace(digest, ' ', '')) + 1) || ' steps'
+                        ELSE json_extract(action_json, '$.what.operation') END, ''),
+        effect = COALESCE(CASE kind WHEN 'plan' THEN json_extract(decision_json, '$.effect')
+                          ELSE json_extract(action_json, '$.what.effect') END, ''),
+        reason = COALESCE(json_extract(decision_json, '$.reason'), ''),
+        rules = COALESCE(json_extract(decision_json, '$.rules'), '[]')
+        WHERE json_valid(action_json) AND json_valid(decision_json);
+
+    CREATE TABLE agent_heads (
+        tenant TEXT NOT NULL,
+        agent  TEXT NOT NULL,
+        last   TEXT NOT NULL,
+        PRIMARY KEY (tenant, agent)
+    ) WITHOUT ROWID;
+    CREATE TEMP TABLE agent_chain (id TEXT NOT NULL PRIMARY KEY, prev TEXT) WITHOUT ROWID;
+    INSERT INTO agent_chain
+        SELECT id, LAG(id) OVER (PARTITION BY tenant, agent ORDER BY received_ms, id) FROM records;
+    UPDATE records SET prev_of_agent = agent_chain.prev
+        FROM agent_chain WHERE agent_chain.id = records.id;
+    INSERT INTO agent_heads
+        SELECT tenant, agent, id FROM (
+            SELECT tenant, agent, id,
+                   ROW_NUMBER() OVER (PARTITION BY tenant, agent ORDER BY received_ms DESC, id DESC) AS n
+            FROM records)
+        WHERE n = 1;
+    DROP TABLE temp.agent_chain;
+    DROP INDEX records_tenant_agent_time;
+    ",
 ];
 
 /// What a job tells the writer after running: whether to keep its changes, and how
@@ -249,6 +296,10 @@ fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| corrupt("cannot encode", e))
+}
+
+fn kind_from(s: &str) -> Result<Kind> {
+    Kind::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown record kind {s:?}")))
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T> {
@@ -468,11 +519,189 @@ impl ReadPool {
 }
 
 // ---------------------------------------------------------------------------------
+// Listing.
+
+/// The records a listing shows, newest first, each read with `columns` and `map`.
+///
+/// Most filters are one query over an index. An agent's records at large (any
+/// status, or one that is final) are found by walking the agent's chain from
+/// `agent_heads` (migration 4): newest first in the order they were recorded, which
+/// can differ from `received_ms` order by the few milliseconds between a request's
+/// arrival and its commit.
+fn select_records<T>(
+    c: &Connection,
+    tenant: &str,
+    filter: &ListFilter,
+    columns: &str,
+    map: fn(&Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>> {
+    let limit = match filter.limit {
+        0 => LIST_DEFAULT,
+        n => n.min(LIST_MAX),
+    };
+    let held = matches!(filter.status, Some(Status::Pending | Status::Approved));
+    if let Some(agent) = &filter.agent
+        && !held
+        && filter.review.is_none()
+    {
+        let ids = agent_chain(c, tenant, agent, filter.status, limit)?;
+        let mut st = c
+            .prepare_cached(&format!("SELECT {columns} FROM records WHERE id = ?1"))
+            .map_err(db_err)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(row) = st.query_row([&id], map).optional().map_err(db_err)? {
+                out.push(row);
+            }
+        }
+        return Ok(out);
+    }
+    let mut cond = String::from("tenant = ?1");
+    if held {
+        // Held requests have their own indexes; SQLite uses them only when the query
+        // repeats their condition.
+        cond.push_str(" AND status = ?2 AND status IN ('pending', 'approved')");
+    } else if filter.status.is_some() {
+        cond.push_str(" AND status = ?2");
+    } else {
+        cond.push_str(" AND ?2 IS NULL");
+    }
+    cond.push_str(if filter.agent.is_some() {
+        " AND agent = ?3"
+    } else {
+        " AND ?3 IS NULL"
+    });
+    cond.push_str(if filter.review.is_some() {
+        " AND review = ?5"
+    } else {
+        " AND ?5 IS NULL"
+    });
+    c.prepare_cached(&format!(
+        "SELECT {columns} FROM records WHERE {cond} ORDER BY received_ms DESC, id DESC LIMIT ?4"
+    ))
+    .map_err(db_err)?
+    .query_map(
+        params![
+            tenant,
+            filter.status.map(Status::as_str),
+            filter.agent,
+            i64::from(limit),
+            filter.review.map(ReviewState::as_str),
+        ],
+        map,
+    )
+    .map_err(db_err)?
+    .collect::<rusqlite::Result<Vec<_>>>()
+    .map_err(db_err)
+}
+
+/// Up to `limit` ids of an agent's records (in `status`, if given), newest first,
+/// following each record's `prev_of_agent`.
+fn agent_chain(
+    c: &Connection,
+    tenant: &str,
+    agent: &str,
+    status: Option<Status>,
+    limit: u32,
+) -> Result<Vec<String>> {
+    let mut next: Option<String> = c
+        .prepare_cached("SELECT last FROM agent_heads WHERE tenant = ?1 AND agent = ?2")
+        .map_err(db_err)?
+        .query_row([tenant, agent], |r| r.get(0))
+        .optional()
+        .map_err(db_err)?;
+    let mut step = c
+        .prepare_cached("SELECT prev_of_agent, status FROM records WHERE id = ?1")
+        .map_err(db_err)?;
+    let mut ids = Vec::new();
+    while let Some(id) = next.take() {
+        if ids.len() >= limit as usize {
+            break;
+        }
+        let Some((prev, st)) = step
+            .query_row([&id], |r| {
+                Ok((r.get::<_, Option<String>>(0)?, r.get::<_, String>(1)?))
+            })
+            .optional()
+            .map_err(db_err)?
+        else {
+            break;
+        };
+        if status.is_none_or(|s| s.as_str() == st) {
+            ids.push(id);
+        }
+        next = prev;
+    }
+    Ok(ids)
+}
+
+/// A listing's columns: no documents; the votes counted.
+const BRIEF_COLUMNS: &str = "id, kind, agent, status, received_ms, expires_ms, requirements, \
+     tool, operation, effect, reason, rules, \
+     (SELECT COUNT(*) FROM votes WHERE votes.record_id = records.id)";
+
+struct RawBrief {
+    id: String,
+    kind: String,
+    agent: String,
+    status: String,
+    received_ms: Millis,
+    expires_ms: Option<Millis>,
+    requirements: String,
+    tool: String,
+    operation: String,
+    effect: String,
+    reason: String,
+    rules: String,
+    votes: i64,
+}
+
+fn raw_brief(r: &Row<'_>) -> rusqlite::Result<RawBrief> {
+    Ok(RawBrief {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        agent: r.get(2)?,
+        status: r.get(3)?,
+        received_ms: r.get(4)?,
+        expires_ms: r.get(5)?,
+        requirements: r.get(6)?,
+        tool: r.get(7)?,
+        operation: r.get(8)?,
+        effect: r.get(9)?,
+        reason: r.get(10)?,
+        rules: r.get(11)?,
+        votes: r.get(12)?,
+    })
+}
+
+impl RawBrief {
+    fn into_brief(self) -> Result<Brief> {
+        Ok(Brief {
+            kind: kind_from(&self.kind)?,
+            status: status_from(&self.status)?,
+            requirements: from_json("bad requirements", &self.requirements)?,
+            summary: Summary {
+                tool: self.tool,
+                operation: self.operation,
+                effect: self.effect,
+                reason: self.reason,
+                rules: from_json("bad rules", &self.rules)?,
+            },
+            votes: u32::try_from(self.votes).unwrap_or(u32::MAX),
+            id: self.id,
+            agent: self.agent,
+            received_ms: self.received_ms,
+            expires_ms: self.expires_ms,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------
 // Row mapping.
 
 const RECORD_COLUMNS: &str = "id, tenant, agent, zone, received_ms, call_json, action_json, \
      decision_json, tier, digest, status, expires_ms, requirements, resolved_ms, resolution, \
-     kind, steps_used, review, review_json";
+     kind, steps_used, review, review_json, tool, operation, effect, reason, rules";
 
 /// A record row before its JSON and status are checked (rusqlite's row closures can
 /// only return rusqlite errors).
@@ -496,6 +725,7 @@ struct RawRecord {
     steps_used: i64,
     review: Option<String>,
     review_json: Option<String>,
+    summary: (String, String, String, String, String),
 }
 
 fn raw_record(r: &Row<'_>) -> rusqlite::Result<RawRecord> {
@@ -519,6 +749,7 @@ fn raw_record(r: &Row<'_>) -> rusqlite::Result<RawRecord> {
         steps_used: r.get(16)?,
         review: r.get(17)?,
         review_json: r.get(18)?,
+        summary: (r.get(19)?, r.get(20)?, r.get(21)?, r.get(22)?, r.get(23)?),
     })
 }
 
@@ -541,9 +772,14 @@ impl RawRecord {
             resolved_ms: self.resolved_ms,
             resolution: self.resolution,
             votes,
-            kind: Kind::parse(&self.kind).ok_or_else(|| {
-                StoreError::Corrupt(format!("unknown record kind {:?}", self.kind))
-            })?,
+            kind: kind_from(&self.kind)?,
+            summary: Summary {
+                tool: self.summary.0,
+                operation: self.summary.1,
+                effect: self.summary.2,
+                reason: self.summary.3,
+                rules: from_json("bad rules", &self.summary.4)?,
+            },
             steps_used: u32::try_from(self.steps_used)
                 .map_err(|_| StoreError::Corrupt(format!("bad steps_used {}", self.steps_used)))?,
             review_state: match &self.review {
@@ -721,13 +957,17 @@ impl SqliteStore {
 
     pub async fn insert(&self, r: NewRecord) -> Result<()> {
         let requirements = to_json(&r.requirements)?;
+        let rules = to_json(&r.summary.rules)?;
         self.write(move |c| {
             let mut st = c
                 .prepare_cached(
                     "INSERT INTO records (id, tenant, agent, zone, received_ms, call_json, \
                      action_json, decision_json, tier, digest, status, expires_ms, requirements, \
-                     kind, use_within_ms, review) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                     kind, use_within_ms, review, tool, operation, effect, reason, rules, \
+                     prev_of_agent) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
+                     ?17, ?18, ?19, ?20, ?21, \
+                     (SELECT last FROM agent_heads WHERE tenant = ?2 AND agent = ?3))",
                 )
                 .map_err(db_err)?;
             st.execute(params![
@@ -747,6 +987,11 @@ impl SqliteStore {
                 r.kind.as_str(),
                 r.use_within_ms,
                 r.review_due.then_some(ReviewState::Due.as_str()),
+                r.summary.tool,
+                r.summary.operation,
+                r.summary.effect,
+                r.summary.reason,
+                rules,
             ])
             .map_err(|e| {
                 if is_constraint(&e) {
@@ -755,6 +1000,13 @@ impl SqliteStore {
                     db_err(e)
                 }
             })?;
+            c.prepare_cached(
+                "INSERT INTO agent_heads (tenant, agent, last) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (tenant, agent) DO UPDATE SET last = excluded.last",
+            )
+            .map_err(db_err)?
+            .execute([&r.tenant, &r.agent, &r.id])
+            .map_err(db_err)?;
             Ok(())
         })
         .await
@@ -786,54 +1038,19 @@ impl SqliteStore {
         let tenant = tenant.to_owned();
         let filter = filter.clone();
         self.read(move |c| {
-            let limit = match filter.limit {
-                0 => LIST_DEFAULT,
-                n => n.min(LIST_MAX),
-            };
-            let mut cond = String::from("tenant = ?1");
-            match filter.status {
-                // Held requests have their own index; it is used only when the
-                // query repeats its condition.
-                Some(Status::Pending | Status::Approved) => {
-                    cond.push_str(" AND status = ?2 AND status IN ('pending', 'approved')");
-                }
-                Some(_) => cond.push_str(" AND status = ?2"),
-                None => {}
-            }
-            if filter.agent.is_some() {
-                cond.push_str(" AND agent = ?3");
-            }
-            // ?5 appears either way: rusqlite checks the parameter count.
-            cond.push_str(if filter.review.is_some() {
-                " AND review = ?5"
-            } else {
-                " AND ?5 IS NULL"
-            });
-            let selected = format!("WHERE {cond} ORDER BY received_ms DESC, id DESC LIMIT ?4");
-            let args = params![
-                tenant,
-                filter.status.map(Status::as_str),
-                filter.agent,
-                i64::from(limit),
-                filter.review.map(ReviewState::as_str),
-            ];
-            // One query for the records, one for all their votes.
-            let raws = c
-                .prepare_cached(&format!("SELECT {RECORD_COLUMNS} FROM records {selected}"))
-                .map_err(db_err)?
-                .query_map(args, raw_record)
-                .map_err(db_err)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(db_err)?;
+            let raws = select_records(c, &tenant, &filter, RECORD_COLUMNS, raw_record)?;
+            // One query for all their votes.
+            let ids = serde_json::to_string(&raws.iter().map(|r| &r.id).collect::<Vec<_>>())
+                .map_err(|e| corrupt("cannot encode", e))?;
             let mut votes: HashMap<String, Vec<Vote>> = HashMap::new();
             {
                 let mut st = c
                     .prepare_cached(&format!(
                         "SELECT record_id, {VOTE_COLUMNS} FROM votes WHERE record_id IN \
-                         (SELECT id FROM records {selected}) ORDER BY record_id, seq"
+                         (SELECT value FROM json_each(?1)) ORDER BY record_id, seq"
                     ))
                     .map_err(db_err)?;
-                let mut rows = st.query(args).map_err(db_err)?;
+                let mut rows = st.query([ids]).map_err(db_err)?;
                 while let Some(row) = rows.next().map_err(db_err)? {
                     let id: String = row.get(0).map_err(db_err)?;
                     let v = to_vote(raw_vote(row, 1).map_err(db_err)?)?;
@@ -845,6 +1062,18 @@ impl SqliteStore {
                     let v = votes.remove(&raw.id).unwrap_or_default();
                     raw.into_record(v)
                 })
+                .collect()
+        })
+        .await
+    }
+
+    pub async fn list_brief(&self, tenant: &str, filter: &ListFilter) -> Result<Vec<Brief>> {
+        let tenant = tenant.to_owned();
+        let filter = filter.clone();
+        self.read(move |c| {
+            select_records(c, &tenant, &filter, BRIEF_COLUMNS, raw_brief)?
+                .into_iter()
+                .map(RawBrief::into_brief)
                 .collect()
         })
         .await
@@ -1332,6 +1561,7 @@ mod tests {
             kind: Kind::Action,
             use_within_ms: None,
             review_due: false,
+            summary: Default::default(),
         }
     }
 
@@ -1351,7 +1581,13 @@ mod tests {
                  INSERT INTO records (id, tenant, agent, received_ms, call_json, action_json,
                    decision_json, tier, digest, status, expires_ms, requirements)
                  VALUES ('old', 't', 'a', 1, '{}', '{}', '{}', 'approve', 'd', 'pending',
-                   4000000000000, '[{\"group\":\"leads\",\"approvals\":1}]');",
+                   4000000000000, '[{\"group\":\"leads\",\"approvals\":1}]');
+                 INSERT INTO records (id, tenant, agent, received_ms, call_json, action_json,
+                   decision_json, tier, digest, status, requirements)
+                 VALUES ('older', 't', 'a', 0, '{}',
+                   '{\"what\":{\"tool\":\"kubectl\",\"operation\":\"delete\",\"effect\":\"delete\"}}',
+                   '{\"reason\":\"no\",\"rules\":[\"r\"]}', 'deny', 'e', 'denied', '[]'),
+                   ('other', 't', 'b', 2, '{}', '{}', '{}', 'allow', 'f', 'allowed', '[]');",
             )
             .unwrap();
         }
@@ -1373,6 +1609,33 @@ mod tests {
             VoteOutcome::Recorded(Status::Approved)
         );
         assert_eq!(store.consume("t", "old", "d", 3).await.unwrap(), Some(0));
+        // Schema 4 filled in the summaries and each agent's chain.
+        let older = store.get("t", "older").await.unwrap().unwrap();
+        assert_eq!(
+            older.summary,
+            Summary {
+                tool: "kubectl".into(),
+                operation: "delete".into(),
+                effect: "delete".into(),
+                reason: "no".into(),
+                rules: vec!["r".into()],
+            }
+        );
+        let mut newest = record("new", 10);
+        newest.agent = "a".into();
+        store.insert(newest).await.unwrap();
+        let of_a = ListFilter {
+            agent: Some("a".into()),
+            ..ListFilter::default()
+        };
+        let history: Vec<String> = store
+            .list("t", &of_a)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(history, ["new", "old", "older"]);
         drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }

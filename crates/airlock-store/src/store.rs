@@ -3,7 +3,7 @@
 use crate::postgres::PgStore;
 use crate::sqlite::SqliteStore;
 use crate::{
-    Credential, Halt, ListFilter, Millis, NewRecord, Principal, Record, Result, Review,
+    Brief, Credential, Halt, ListFilter, Millis, NewRecord, Principal, Record, Result, Review,
     ReviewOutcome, Scope, Vote, VoteOutcome,
 };
 
@@ -62,6 +62,12 @@ impl Store {
     /// `min(limit, 10_000)` (limit 0 = 100).
     pub async fn list(&self, tenant: &str, filter: &ListFilter) -> Result<Vec<Record>> {
         dispatch!(self, s => s.list(tenant, filter).await)
+    }
+
+    /// The same records as [`Store::list`], as a listing shows them: without the
+    /// documents, votes counted. What the approval queue and an agent's history use.
+    pub async fn list_brief(&self, tenant: &str, filter: &ListFilter) -> Result<Vec<Brief>> {
+        dispatch!(self, s => s.list_brief(tenant, filter).await)
     }
 
     /// Pending requests in one tenant, or (`None`) in all.

@@ -20,8 +20,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::Poll;
 
 use airlock_store::{
-    Credential, Halt, Kind, ListFilter, Millis, NewRecord, Principal, Record, Requirement, Review,
-    ReviewOutcome, ReviewState, Scope, Status, Store, StoreError, Vote, VoteOutcome,
+    Brief, Credential, Halt, Kind, ListFilter, Millis, NewRecord, Principal, Record, Requirement,
+    Review, ReviewOutcome, ReviewState, Scope, Status, Store, StoreError, Summary, Vote,
+    VoteOutcome,
 };
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -87,6 +88,13 @@ fn record(tenant: &str, id: &str, agent: &str, received_ms: Millis, status: Stat
         kind: Kind::Action,
         use_within_ms: None,
         review_due: false,
+        summary: Summary {
+            tool: "shell".into(),
+            operation: format!("echo {id}"),
+            effect: "write".into(),
+            reason: format!("because of {id}: \"quoted\", ünïcode"),
+            rules: vec!["r1".into(), format!("rule-{id}")],
+        },
     }
 }
 
@@ -134,6 +142,7 @@ fn stored(r: &NewRecord) -> Record {
         steps_used: 0,
         review_state: r.review_due.then_some(ReviewState::Due),
         review: None,
+        summary: r.summary.clone(),
     }
 }
 
@@ -267,6 +276,131 @@ async fn round_trip(store: &Store, t: &str, other: &str) {
     assert_eq!(store.count_pending(Some(t)).await.unwrap(), 2);
     assert_eq!(store.count_pending(Some(other)).await.unwrap(), 0);
     assert!(store.count_pending(None).await.unwrap() >= 2);
+}
+
+/// The brief listing shows the same records as the full one, in the same order,
+/// with the summary as recorded and the votes counted; an agent's history holds
+/// only that agent's records, in that tenant, newest first, filtered by status.
+async fn brief_listing_and_agent_history(store: &Store, t: &str, other: &str) {
+    let _g = shared().await;
+    let mut recorded = Vec::new();
+    for i in 0..30 {
+        let agent = ["agent-1", "agent-2", "agent-3"][i % 3];
+        let status = [Status::Allowed, Status::Denied, Status::Pending][i / 3 % 3];
+        let r = record(t, &format!("{t}-{i:02}"), agent, T0 + i as Millis, status);
+        store.insert(r.clone()).await.unwrap();
+        recorded.push(r);
+    }
+    // The same agent name in another tenant is another agent.
+    store
+        .insert(record(
+            other,
+            &format!("{other}-x"),
+            "agent-1",
+            T0 + 100,
+            Status::Allowed,
+        ))
+        .await
+        .unwrap();
+    let held = recorded
+        .iter()
+        .find(|r| r.status == Status::Pending)
+        .unwrap();
+    store
+        .vote(
+            t,
+            &held.id,
+            vote("carol", &["elsewhere"], true, ""),
+            T0 + 40,
+        )
+        .await
+        .unwrap();
+
+    let filters = [
+        ListFilter::default(),
+        ListFilter {
+            status: Some(Status::Pending),
+            ..ListFilter::default()
+        },
+        ListFilter {
+            agent: Some("agent-2".into()),
+            ..ListFilter::default()
+        },
+        ListFilter {
+            agent: Some("agent-1".into()),
+            limit: 4,
+            ..ListFilter::default()
+        },
+        ListFilter {
+            agent: Some("agent-3".into()),
+            status: Some(Status::Denied),
+            ..ListFilter::default()
+        },
+        ListFilter {
+            agent: Some("agent-1".into()),
+            status: Some(Status::Pending),
+            ..ListFilter::default()
+        },
+        ListFilter {
+            agent: Some("nobody".into()),
+            ..ListFilter::default()
+        },
+    ];
+    for f in &filters {
+        let full = store.list(t, f).await.unwrap();
+        let brief = store.list_brief(t, f).await.unwrap();
+        let expected: Vec<Brief> = full
+            .iter()
+            .map(|r| Brief {
+                id: r.id.clone(),
+                kind: r.kind,
+                agent: r.agent.clone(),
+                status: r.status,
+                received_ms: r.received_ms,
+                expires_ms: r.expires_ms,
+                requirements: r.requirements.clone(),
+                summary: r.summary.clone(),
+                votes: r.votes.len() as u32,
+            })
+            .collect();
+        assert_eq!(brief, expected, "{f:?}");
+        // What the filter selects, newest first, from what was recorded.
+        let mut want: Vec<&NewRecord> = recorded
+            .iter()
+            .filter(|r| f.agent.as_deref().is_none_or(|a| r.agent == a))
+            .filter(|r| f.status.is_none_or(|s| r.status == s))
+            .collect();
+        want.reverse();
+        want.truncate(if f.limit == 0 { 100 } else { f.limit as usize });
+        assert_eq!(
+            ids(&full),
+            want.iter().map(|r| &r.id).collect::<Vec<_>>(),
+            "{f:?}"
+        );
+        for (b, r) in brief.iter().zip(&want) {
+            assert_eq!(b.summary, r.summary);
+        }
+    }
+    let voted = store
+        .list_brief(
+            t,
+            &ListFilter {
+                status: Some(Status::Pending),
+                limit: 1000,
+                ..ListFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(voted.iter().find(|b| b.id == held.id).unwrap().votes, 1);
+    let theirs = ListFilter {
+        agent: Some("agent-1".into()),
+        ..ListFilter::default()
+    };
+    assert_eq!(
+        ids(&store.list(other, &theirs).await.unwrap()),
+        [&format!("{other}-x")]
+    );
 }
 
 /// A limit of 0 means 100; the limit is applied after the filter.
@@ -1343,6 +1477,7 @@ macro_rules! sqlite_tests {
 
 sqlite_tests! {
     round_trip(&unique("t"), &unique("u"));
+    brief_listing_and_agent_history(&unique("t"), &unique("u"));
     list_limits(&unique("t"));
     duplicate_id(&unique("t"));
     vote_rules(&unique("t"), &unique("u"));
@@ -1507,6 +1642,7 @@ macro_rules! postgres_tests {
 
 postgres_tests! {
     round_trip(&unique("t"), &unique("u"));
+    brief_listing_and_agent_history(&unique("t"), &unique("u"));
     list_limits(&unique("t"));
     duplicate_id(&unique("t"));
     vote_rules(&unique("t"), &unique("u"));
