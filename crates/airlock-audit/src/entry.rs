@@ -171,10 +171,17 @@ impl Entry {
         }
     }
 
-    /// The entry's bytes, as the ledger stores them. A decision too large for the
-    /// ledger keeps its Action's digest instead of the Action; any other entry
-    /// that does not fit (a comment of 64 KiB, say) is an error.
+    /// The entry's bytes, as the ledger stores them. Free text (reasons,
+    /// comments, details) over [`MAX_TEXT`] bytes is kept as its beginning and its
+    /// SHA-256 (the whole text stays in the service's store); a decision too large
+    /// for the ledger keeps its Action's digest instead of the Action. What still
+    /// does not fit is an error.
     pub fn to_bytes(&self) -> Result<Vec<u8>, EntryError> {
+        if self.event.has_long_text() {
+            let mut capped = self.clone();
+            capped.event.cap_texts();
+            return capped.to_bytes();
+        }
         let bytes = serde_json::to_vec(self).map_err(|e| EntryError::Malformed(e.to_string()))?;
         if bytes.len() <= MAX_ENTRY {
             return Ok(bytes);
@@ -189,10 +196,6 @@ impl Entry {
                     action_sha256: sha256_hex(&json),
                     targets: a.targets.len(),
                 };
-                // A reason can be long too; the store keeps it whole.
-                if d.reason.len() > 4096 {
-                    d.reason = truncate(&d.reason, 4096);
-                }
             }
             let bytes =
                 serde_json::to_vec(&smaller).map_err(|e| EntryError::Malformed(e.to_string()))?;
@@ -234,6 +237,51 @@ impl Entry {
     }
 }
 
+/// Free text longer than this is kept in an entry as its beginning and digest.
+pub const MAX_TEXT: usize = 4096;
+
+impl Event {
+    fn texts(&mut self) -> Vec<&mut String> {
+        match self {
+            Event::Decision(d) => vec![&mut d.reason],
+            Event::Vote { comment, .. } | Event::Review { comment, .. } => vec![comment],
+            Event::Halt { reason, .. } => vec![reason],
+            Event::Outcome { detail, .. } => vec![detail],
+            Event::Expiry { .. }
+            | Event::Resume { .. }
+            | Event::Policy { .. }
+            | Event::Credential { .. } => Vec::new(),
+        }
+    }
+
+    fn has_long_text(&self) -> bool {
+        self.clone().texts().iter().any(|t| t.len() > MAX_TEXT)
+    }
+
+    fn cap_texts(&mut self) {
+        for t in self.texts() {
+            if t.len() > MAX_TEXT {
+                *t = capped(t);
+            }
+        }
+    }
+}
+
+/// The first kilobyte of a long text, its length and its SHA-256: short enough
+/// for any entry, and still bound to the whole text the store keeps.
+fn capped(s: &str) -> String {
+    let mut end = 1024.min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}… ({} bytes in all, sha256:{})",
+        &s[..end],
+        s.len(),
+        sha256_hex(s.as_bytes())
+    )
+}
+
 /// SHA-256 of `bytes`, lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
@@ -243,15 +291,6 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         s.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
     }
     s
-}
-
-/// At most `max` bytes of `s`, cut at a character boundary, marked as cut.
-fn truncate(s: &str, max: usize) -> String {
-    let mut end = max.min(s.len());
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… (cut)", &s[..end])
 }
 
 #[cfg(test)]
@@ -341,7 +380,8 @@ mod tests {
     }
 
     #[test]
-    fn other_entries_too_large_are_refused() {
+    fn long_texts_keep_their_beginning_and_digest() {
+        let comment = format!("é{}", "x".repeat(70_000));
         let e = Entry::new(
             0,
             "gw",
@@ -350,7 +390,50 @@ mod tests {
                 id: "x".into(),
                 reviewer: "r".into(),
                 wrong: true,
-                comment: "x".repeat(70_000),
+                comment: comment.clone(),
+            },
+        );
+        let bytes = e.to_bytes().unwrap();
+        assert!(bytes.len() < 2 * MAX_TEXT);
+        let Event::Review { comment: kept, .. } = Entry::parse(&bytes).unwrap().event else {
+            panic!("not a review")
+        };
+        assert!(kept.starts_with("éxxx"), "{kept}");
+        assert!(
+            kept.ends_with(&format!(
+                "(70002 bytes in all, sha256:{})",
+                sha256_hex(comment.as_bytes())
+            )),
+            "{kept}"
+        );
+        // Short texts are kept as they are.
+        let short = Entry::new(
+            0,
+            "gw",
+            "t",
+            Event::Halt {
+                scope: "tenant".into(),
+                name: String::new(),
+                reason: "x".repeat(MAX_TEXT),
+                by: "a".into(),
+                rejected: 0,
+            },
+        );
+        assert_eq!(Entry::parse(&short.to_bytes().unwrap()).unwrap(), short);
+    }
+
+    #[test]
+    fn what_still_does_not_fit_is_refused() {
+        let e = Entry::new(
+            0,
+            "gw",
+            "t",
+            Event::Credential {
+                change: CredentialChange::Issued,
+                principal: "human".into(),
+                name: "n".into(),
+                roles: vec!["group:x".repeat(100); 1000],
+                by: "admin".into(),
             },
         );
         assert!(matches!(e.to_bytes(), Err(EntryError::TooLarge(_))));

@@ -23,7 +23,7 @@ mod filter;
 pub mod ocsf;
 
 pub use entry::{
-    CredentialChange, DecisionEntry, Entry, EntryError, Event, MAX_ENTRY, Recorded, VERSION,
-    sha256_hex,
+    CredentialChange, DecisionEntry, Entry, EntryError, Event, MAX_ENTRY, MAX_TEXT, Recorded,
+    VERSION, sha256_hex,
 };
 pub use filter::{Filter, FilterError};

@@ -80,6 +80,31 @@ enum Command {
         /// Send Slack-compatible payloads to the webhook.
         #[arg(long, env = "AIRLOCK_WEBHOOK_SLACK")]
         webhook_slack: bool,
+        /// The tamper-evident ledger's directory [default: DATA_DIR/ledger].
+        #[arg(long, env = "AIRLOCK_LEDGER_DIR")]
+        ledger_dir: Option<PathBuf>,
+        /// A file holding the ledger's signing key (C2SP `PRIVATE+KEY+…`); repeat it
+        /// to sign with old and new keys while rotating. Default: DATA_DIR/ledger.key,
+        /// created on first start (its public key in DATA_DIR/ledger.vkey). Keep the
+        /// key away from the ledger's disk where you can.
+        #[arg(
+            long = "ledger-key",
+            env = "AIRLOCK_LEDGER_KEY_FILE",
+            value_delimiter = ','
+        )]
+        ledger_keys: Vec<PathBuf>,
+        /// A retired ledger key (C2SP verifier key) still accepted on the stored
+        /// checkpoint at start; repeatable.
+        #[arg(
+            long = "ledger-trusted-key",
+            env = "AIRLOCK_LEDGER_TRUSTED_KEYS",
+            value_delimiter = ','
+        )]
+        ledger_trusted_keys: Vec<String>,
+        /// This gateway's name in ledger entries and in a generated key's name
+        /// (`airlock/NAME`). Give each replica its own.
+        #[arg(long, env = "AIRLOCK_GATEWAY_ID", default_value = "gateway")]
+        gateway_id: String,
     },
     /// Pending approvals on a running service: list, show, approve, reject.
     Approvals {
@@ -300,6 +325,10 @@ fn main() -> ExitCode {
             admin_token,
             webhook,
             webhook_slack,
+            ledger_dir,
+            ledger_keys,
+            ledger_trusted_keys,
+            gateway_id,
         } => serve(airlock_server::Config {
             listen,
             data_dir,
@@ -309,6 +338,12 @@ fn main() -> ExitCode {
             admin_token,
             webhook,
             webhook_slack,
+            ledger: airlock_server::LedgerConfig {
+                dir: ledger_dir,
+                key_files: ledger_keys,
+                trusted_keys: ledger_trusted_keys,
+                gateway: gateway_id,
+            },
         }),
         Command::Policy {
             command: PolicyCommand::Check { files, json },

@@ -151,6 +151,11 @@ const MATRIX: &[Row] = &[
     row("GET /v1/humans", "/v1/humans", "", EVERYONE, ADMINS),
     row("DELETE /v1/humans/{name}", "/v1/humans/{viewer}", "", EVERYONE, NOBODY),
     row("DELETE /v1/humans/{name}", "/v1/humans/{human}", "", EVERYONE, ADMINS),
+    // The ledger: an outcome of A's call, a receipt of A's entry; the checkpoint
+    // names no tenant (only the size of the whole ledger).
+    row("POST /v1/actions/{id}/outcome", "/v1/actions/{action}/outcome", r#"{"outcome":"executed"}"#, EVERYONE, NOBODY),
+    row("GET /v1/ledger/receipt", "/v1/ledger/receipt?index={entry}", "", EVERYONE, NOBODY),
+    row("GET /v1/ledger/checkpoint", "/v1/ledger/checkpoint", "", EVERYONE, HUMANS),
 ];
 
 /// Tenant A: its credentials and the records B aims at.
@@ -163,6 +168,8 @@ struct TenantA {
     vic: String,
     pending: String,
     action: String,
+    /// The ledger index of `action`'s decision.
+    entry: u64,
     approved: String,
     call: String,
     reviewable: String,
@@ -260,7 +267,10 @@ fn world(backend: &Backend) -> World {
             "/v1/humans",
             json!({"name": "alpha-vic", "roles": ["viewer"]}),
         );
-        let action = submit(&s, &agent, &bash("ls"), "allowed");
+        let r = call(&s.addr, "POST", "/v1/actions", Some(&agent), &bash("ls"));
+        assert_eq!(r.json["status"], "allowed", "{}", r.text);
+        let action = r.json["id"].as_str().unwrap().to_owned();
+        let entry = r.json["ledger"]["index"].as_u64().unwrap();
         let reviewable = submit(
             &s,
             &agent,
@@ -300,6 +310,7 @@ fn world(backend: &Backend) -> World {
             vic,
             pending,
             action,
+            entry,
             approved,
             call: call_,
             reviewable,
@@ -372,6 +383,7 @@ fn fill(template: &str, a: &TenantA) -> String {
         .replace("{tenant}", &a.tenant)
         .replace("{pending}", &a.pending)
         .replace("{action}", &a.action)
+        .replace("{entry}", &a.entry.to_string())
         .replace("{approved}", &a.approved)
         .replace("{reviewable}", &a.reviewable)
         .replace("{call}", &a.call)

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use airlock_audit::{CredentialChange, DecisionEntry, Event, Recorded, sha256_hex};
 use airlock_classify::{RawCall, ToolPolicy};
 use airlock_model::{Action, Decision, Effect, Tier, Who};
 use airlock_policy::Policy;
@@ -53,6 +54,9 @@ pub const ROUTES: &[&str] = &[
     "DELETE /v1/humans/{name}",
     "GET /v1/policy",
     "POST /v1/policy/reload",
+    "POST /v1/actions/{id}/outcome",
+    "GET /v1/ledger/checkpoint",
+    "GET /v1/ledger/receipt",
 ];
 
 /// Largest request body accepted.
@@ -64,7 +68,10 @@ type S = State<Arc<AppState>>;
 
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(healthz))
+        .route("/v1/actions/{id}/outcome", post(outcome))
+        .route("/v1/ledger/checkpoint", get(ledger_checkpoint))
+        .route("/v1/ledger/receipt", get(ledger_receipt))
         .route("/metrics", get(metrics))
         .route(
             "/v1/openapi.json",
@@ -189,19 +196,173 @@ async fn submit(
     };
     decision.id = action.id.clone();
     let policy_decision = decision.clone();
+    if let Some(stopped) = st.ledger.failure() {
+        return Ok(Json(ledger_closed(&policy_decision, &stopped)));
+    }
+    let call_json = input.to_string();
     let counted = count_and_record(
-        &st, &policy, &caller, &q, &input, &action, decision, id, now, at,
+        &st, &policy, &caller, &q, &call_json, &action, decision, id, now, at,
     )
     .await;
     match counted {
-        Err(ApiError::Unavailable(e)) => Ok(Json(fail_closed(&policy_decision, &action, &e))),
+        Err(ApiError::Unavailable(e)) => {
+            // The outcome the agent gets is recorded too (a later entry for the same
+            // call, when the decision's own entry was already written).
+            let (decision, status) = fail_closed(&policy_decision, &action, &e);
+            let event = decision_event("", &caller, &call_json, &action, &decision, status, None);
+            match st.record(&caller.tenant, event).await {
+                Ok(index) => Ok(Json(json!({
+                    "id": null,
+                    "status": status,
+                    "allowed": status == Status::Allowed,
+                    "decision": decision,
+                    "error": e,
+                    "ledger": { "index": index },
+                }))),
+                Err(le) => Ok(Json(ledger_closed(&policy_decision, &le))),
+            }
+        }
+        Err(ApiError::LedgerUnavailable(e)) => Ok(Json(ledger_closed(&policy_decision, &e))),
         other => other,
     }
 }
 
+/// `GET /healthz`: `ok`, or 503 naming why the service fails closed (its ledger
+/// stopped).
+async fn healthz(State(st): S) -> ApiResult<&'static str> {
+    match st.ledger.failure() {
+        None => Ok("ok"),
+        Some(why) => Err(ApiError::LedgerUnavailable(why.to_string())),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutcomeBody {
+    /// `executed` or `failed`.
+    outcome: String,
+    #[serde(default)]
+    detail: String,
+}
+
+/// `POST /v1/actions/{id}/outcome`: the agent (or its proxy) says what became of a
+/// call it was allowed to make; the ledger links it to the decision.
+async fn outcome(
+    State(st): S,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let caller = auth::caller(&st, &headers).await?;
+    caller.require_agent()?;
+    let b: OutcomeBody = parse(&body)?;
+    if !matches!(b.outcome.as_str(), "executed" | "failed") {
+        return Err(ApiError::BadRequest(format!(
+            "outcome `{}` is not `executed` or `failed`",
+            b.outcome
+        )));
+    }
+    if b.detail.len() > 4096 {
+        return Err(ApiError::BadRequest(
+            "`detail` is over 4,096 bytes; keep large output outside airlock and give its digest"
+                .into(),
+        ));
+    }
+    let r = visible(&st, &caller, &id).await?;
+    if !matches!(r.status, Status::Allowed | Status::Consumed) {
+        return Err(ApiError::Conflict(format!(
+            "action `{id}` is {}; only a call that was let through has an outcome",
+            r.status.as_str()
+        )));
+    }
+    let event = Event::Outcome {
+        id: id.clone(),
+        outcome: b.outcome.clone(),
+        detail: b.detail,
+    };
+    let index = st
+        .record(&caller.tenant, event)
+        .await
+        .map_err(ApiError::LedgerUnavailable)?;
+    Ok(Json(
+        json!({ "id": id, "outcome": b.outcome, "ledger": { "index": index } }),
+    ))
+}
+
+/// `GET /v1/ledger/checkpoint`: the latest signed checkpoint (a C2SP signed note)
+/// and the key that verifies it. It says how many entries the ledger holds, of
+/// every tenant.
+async fn ledger_checkpoint(State(st): S, headers: HeaderMap) -> ApiResult<Json<Value>> {
+    let caller = auth::caller(&st, &headers).await?;
+    caller.require_human("viewer")?;
+    let signed = st.ledger.ledger().signed();
+    Ok(Json(json!({
+        "checkpoint": signed.as_ref().map(|s| s.note.clone()),
+        "size": signed.as_ref().map(|s| s.checkpoint.size()),
+        "verifier_key": st.ledger.verifier_key(),
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReceiptQuery {
+    index: u64,
+}
+
+/// `GET /v1/ledger/receipt?index=N`: an offline proof that entry N is in the
+/// ledger (the entry, its inclusion proof and a signed checkpoint), which
+/// `airlock audit verify-receipt` checks with only the public key. A human viewer
+/// of the entry's tenant, or the agent whose call it records, may have it.
+async fn ledger_receipt(
+    State(st): S,
+    headers: HeaderMap,
+    Query(q): Query<ReceiptQuery>,
+) -> ApiResult<Json<Value>> {
+    let caller = auth::caller(&st, &headers).await?;
+    let not_found = || ApiError::NotFound(format!("no ledger entry {} in this tenant", q.index));
+    let ledger = st.ledger.ledger();
+    if q.index >= ledger.size() {
+        return Err(not_found());
+    }
+    let bytes = ledger
+        .entry(q.index)
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    let entry = airlock_audit::Entry::parse(&bytes).map_err(|_| not_found())?;
+    let may = entry.tenant == caller.tenant
+        && match caller.principal {
+            Principal::Human => caller.require_human("viewer").is_ok(),
+            Principal::Agent => {
+                matches!(&entry.event, Event::Decision(d) if d.agent == caller.name)
+            }
+        };
+    if !may {
+        return Err(not_found());
+    }
+    if ledger
+        .signed()
+        .is_none_or(|s| s.checkpoint.size() <= q.index)
+    {
+        ledger
+            .sign_checkpoint()
+            .await
+            .map_err(|e| ApiError::LedgerUnavailable(e.to_string()))?;
+    }
+    let receipt = ledger
+        .receipt(q.index)
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    let receipt: Value = serde_json::from_str(&receipt.to_json())
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    Ok(Json(json!({
+        "index": q.index,
+        "entry": entry,
+        "receipt": receipt,
+        "verifier_key": st.ledger.verifier_key(),
+    })))
+}
+
 /// Fail closed: when the store cannot count or record, nothing goes through except a
 /// read the policy itself allows.
-fn fail_closed(decision: &Decision, action: &Action, error: &str) -> Value {
+fn fail_closed(decision: &Decision, action: &Action, error: &str) -> (Decision, Status) {
     let allowed = decision.decision.is_permissive() && action.what.effect == Effect::Read;
     let mut decision = decision.clone();
     if !allowed {
@@ -212,13 +373,56 @@ fn fail_closed(decision: &Decision, action: &Action, error: &str) -> Value {
         );
         decision.approval = None;
     }
+    let status = if allowed {
+        Status::Allowed
+    } else {
+        Status::Denied
+    };
+    (decision, status)
+}
+
+/// Fail closed when the ledger cannot record: nothing goes through, reads included,
+/// because nothing may happen that the ledger does not hold.
+fn ledger_closed(decision: &Decision, error: &str) -> Value {
+    let mut decision = decision.clone();
+    decision.decision = Tier::Deny;
+    decision.rules = vec!["airlock:ledger-unavailable".into()];
+    decision.reason = format!(
+        "airlock's tamper-evident ledger cannot record this ({error}), so nothing proceeds; ask a human"
+    );
+    decision.approval = None;
     json!({
         "id": null,
-        "status": if allowed { Status::Allowed } else { Status::Denied },
-        "allowed": allowed,
+        "status": Status::Denied,
+        "allowed": false,
         "decision": decision,
         "error": error,
     })
+}
+
+/// A decided call, as the ledger records it.
+fn decision_event(
+    id: &str,
+    caller: &Caller,
+    call_json: &str,
+    action: &Action,
+    decision: &Decision,
+    status: Status,
+    approval: Option<&str>,
+) -> Event {
+    Event::Decision(Box::new(DecisionEntry {
+        id: id.to_owned(),
+        agent: caller.name.clone(),
+        operator: action.who.operator.clone(),
+        call_digest: sha256_hex(call_json.as_bytes()),
+        action: Recorded::Action(Box::new(action.clone())),
+        policy: decision.policy.version.clone(),
+        decision: decision.decision,
+        rules: decision.rules.clone(),
+        reason: decision.reason.clone(),
+        status: status.as_str().to_owned(),
+        approval: approval.map(str::to_owned),
+    }))
 }
 
 /// Limits, the circuit breaker, first-seen, approvals in use, and the durable record:
@@ -229,7 +433,7 @@ async fn count_and_record(
     policy: &Policy,
     caller: &Caller,
     q: &SubmitQuery,
-    input: &Value,
+    call_json: &str,
     action: &Action,
     mut decision: Decision,
     id: String,
@@ -254,7 +458,7 @@ async fn count_and_record(
         }
     }
     let seen_key = first_seen(st, policy, caller, action, &mut decision).await?;
-    let digest = digest(input, &decision.policy.version);
+    let digest = digest(call_json, &decision.policy.version);
 
     // A granted approval for exactly this call, or for the next step of an approved
     // plan, lets it through once. Nothing lets a denied call through.
@@ -281,8 +485,22 @@ async fn count_and_record(
                     st.store.take(key, 0, 1, 1).await?;
                 }
                 if grant.kind == Kind::Action {
+                    let event = decision_event(
+                        approval,
+                        caller,
+                        call_json,
+                        action,
+                        &decision,
+                        Status::Allowed,
+                        Some(approval),
+                    );
+                    let index = st
+                        .record(&caller.tenant, event)
+                        .await
+                        .map_err(ApiError::LedgerUnavailable)?;
                     return Ok(Json(json!({
                         "id": approval, "status": Status::Consumed, "allowed": true, "decision": decision,
+                        "ledger": { "index": index },
                     })));
                 }
                 let steps = grant.step_digests().len();
@@ -357,7 +575,7 @@ async fn count_and_record(
         agent: caller.name.clone(),
         zone: action.who.zone.clone(),
         received_ms: now,
-        call_json: input.to_string(),
+        call_json: call_json.to_owned(),
         action_json: to_json(action),
         decision_json: to_json(&decision),
         tier: decision.decision.to_string(),
@@ -373,12 +591,27 @@ async fn count_and_record(
             && plan_step.is_none()
             && sampled(&id, policy.spot_check_ppm()),
     };
-    st.store.insert(record).await?;
+    // Write-ahead: answered only once both the record and the ledger entry are
+    // durable, written side by side.
+    let event = decision_event(
+        &id,
+        caller,
+        call_json,
+        action,
+        &decision,
+        status,
+        plan_step.as_ref().map(|(plan, _, _)| plan.as_str()),
+    );
+    let (stored, recorded) =
+        tokio::join!(st.store.insert(record), st.record(&caller.tenant, event));
+    let index = recorded.map_err(ApiError::LedgerUnavailable)?;
+    stored?;
     let mut answer = json!({
         "id": id,
         "status": status,
         "allowed": status == Status::Allowed,
         "decision": decision,
+        "ledger": { "index": index },
     });
     if let Some((plan, step, steps)) = plan_step {
         answer["plan"] = json!({ "id": plan, "step": step + 1, "steps": steps });
@@ -529,7 +762,7 @@ async fn check_plan(State(st): S, headers: HeaderMap, body: Bytes) -> ApiResult<
             .steps
             .iter()
             .zip(&decisions)
-            .map(|(step, d)| digest(step, &d.policy.version))
+            .map(|(step, d)| digest(&step.to_string(), &d.policy.version))
             .collect();
         let mut rules: Vec<String> = Vec::new();
         for r in decisions
@@ -609,7 +842,26 @@ async fn check_plan(State(st): S, headers: HeaderMap, body: Bytes) -> ApiResult<
                 rules: plan_decision.rules.clone(),
             },
         };
-        st.store.insert(record).await?;
+        let event = Event::Decision(Box::new(DecisionEntry {
+            id: id.clone(),
+            agent: caller.name.clone(),
+            operator: actions.iter().find_map(|a| a.who.operator.clone()),
+            call_digest: sha256_hex(record.call_json.as_bytes()),
+            action: Recorded::Digest {
+                action_sha256: sha256_hex(record.action_json.as_bytes()),
+                targets: actions.iter().map(|a| a.targets.len()).sum(),
+            },
+            policy: plan_decision.policy.version.clone(),
+            decision: Tier::Approve,
+            rules: plan_decision.rules.clone(),
+            reason: plan_decision.reason.clone(),
+            status: Status::Pending.as_str().to_owned(),
+            approval: None,
+        }));
+        let (stored, recorded) =
+            tokio::join!(st.store.insert(record), st.record(&caller.tenant, event));
+        recorded.map_err(ApiError::LedgerUnavailable)?;
+        stored?;
         st.count("airlock_decisions_total", "approve");
         st.notify(json!({
             "event": "approval.requested", "kind": "plan",
@@ -700,9 +952,9 @@ fn to_json<T: serde::Serialize>(v: &T) -> String {
 }
 
 /// Binds an approval to the exact call and policy version.
-fn digest(input: &Value, policy_version: &str) -> String {
+fn digest(call_json: &str, policy_version: &str) -> String {
     let mut h = Sha256::new();
-    h.update(input.to_string().as_bytes());
+    h.update(call_json.as_bytes());
     h.update(b"\n");
     h.update(policy_version.as_bytes());
     hex(&h.finalize())
@@ -780,9 +1032,33 @@ async fn trip_breaker(st: &AppState, policy: &Policy, caller: &Caller, now: i64)
         by: "airlock".into(),
         at_ms: now,
     };
-    st.store.halt(&h).await?;
-    st.add_halt(h);
+    let rejected = st.store.halt(&h).await?;
+    st.add_halt(h.clone());
+    st.record(&caller.tenant, halt_event(&h, rejected))
+        .await
+        .map_err(ApiError::LedgerUnavailable)?;
     Ok(())
+}
+
+/// A halt as the ledger records it.
+fn halt_event(h: &Halt, rejected: u64) -> Event {
+    let (scope, name) = scope_parts(&h.scope);
+    Event::Halt {
+        scope,
+        name,
+        reason: h.reason.clone(),
+        by: h.by.clone(),
+        rejected,
+    }
+}
+
+fn scope_parts(scope: &Scope) -> (String, String) {
+    match scope {
+        Scope::All => ("all".into(), String::new()),
+        Scope::Tenant => ("tenant".into(), String::new()),
+        Scope::Agent(a) => ("agent".into(), a.clone()),
+        Scope::Zone(z) => ("zone".into(), z.clone()),
+    }
 }
 
 /// An action over a limit gets the limit's tier when that is stricter, and the
@@ -1243,23 +1519,30 @@ async fn cast(
                 .join(", ")
         )));
     }
+    let cast = Vote {
+        approver: caller.name.clone(),
+        groups,
+        approve,
+        comment: vote.comment,
+        at_ms: now_ms(),
+    };
     let outcome = st
         .store
-        .vote(
-            &caller.tenant,
-            &id,
-            Vote {
-                approver: caller.name.clone(),
-                groups,
-                approve,
-                comment: vote.comment,
-                at_ms: now_ms(),
-            },
-            now_ms(),
-        )
+        .vote(&caller.tenant, &id, cast.clone(), now_ms())
         .await?;
     match outcome {
         VoteOutcome::Recorded(status) => {
+            let event = Event::Vote {
+                id: id.clone(),
+                approver: cast.approver,
+                groups: cast.groups,
+                approve,
+                comment: cast.comment,
+                status: status.as_str().to_owned(),
+            };
+            st.record(&caller.tenant, event)
+                .await
+                .map_err(ApiError::LedgerUnavailable)?;
             if status != Status::Pending {
                 let waited = now_ms().saturating_sub(r.received_ms);
                 st.observe_approval(status.as_str(), waited);
@@ -1377,6 +1660,15 @@ async fn review(
         .await?
     {
         ReviewOutcome::Recorded(state) => {
+            let event = Event::Review {
+                id: id.clone(),
+                reviewer: verdict.reviewer.clone(),
+                wrong,
+                comment: verdict.comment.clone(),
+            };
+            st.record(&caller.tenant, event)
+                .await
+                .map_err(ApiError::LedgerUnavailable)?;
             if wrong {
                 st.count("airlock_reviews_wrong_total", &r.agent);
                 let action: Value = serde_json::from_str(&r.action_json).unwrap_or(Value::Null);
@@ -1471,6 +1763,9 @@ async fn halt(State(st): S, headers: HeaderMap, body: Bytes) -> ApiResult<Json<V
     };
     let rejected = st.store.halt(&h).await?;
     st.add_halt(h.clone());
+    st.record(&caller.tenant, halt_event(&h, rejected))
+        .await
+        .map_err(ApiError::LedgerUnavailable)?;
     Ok(Json(json!({ "halted": h, "rejected_pending": rejected })))
 }
 
@@ -1486,6 +1781,15 @@ async fn resume(State(st): S, headers: HeaderMap, body: Bytes) -> ApiResult<Json
         .await?;
     st.remove_halt(&caller.tenant, &scope);
     if existed {
+        let (scope, name) = scope_parts(&scope);
+        let event = Event::Resume {
+            scope,
+            name,
+            by: caller.name.clone(),
+        };
+        st.record(&caller.tenant, event)
+            .await
+            .map_err(ApiError::LedgerUnavailable)?;
         Ok(Json(json!({ "resumed": true })))
     } else {
         Err(ApiError::NotFound("no such halt is active".into()))
@@ -1537,6 +1841,11 @@ async fn issue(
             "agents get their roles from the policy's inventory, not from their key".into(),
         ));
     }
+    if b.roles.len() > 64 || b.roles.iter().any(|r| r.len() > 128) {
+        return Err(ApiError::BadRequest(
+            "`roles`: at most 64 roles of at most 128 characters each".into(),
+        ));
+    }
     for r in &b.roles {
         let known =
             matches!(r.as_str(), "viewer" | "approver" | "admin") || r.starts_with("group:");
@@ -1547,12 +1856,18 @@ async fn issue(
         }
     }
     let token = new_token().map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    let rotated = st
+        .store
+        .credentials(&caller.tenant)
+        .await?
+        .iter()
+        .any(|c| c.name == b.name && c.principal == principal && !c.revoked);
     st.store
         .put_credential(&Credential {
             tenant: caller.tenant.clone(),
             name: b.name.clone(),
             principal,
-            roles: b.roles,
+            roles: b.roles.clone(),
             token_hash: hash_token(&token),
             created_ms: now_ms(),
             revoked: false,
@@ -1560,7 +1875,28 @@ async fn issue(
         .await?;
     // A rotation replaces the old token: it must stop working here at once.
     st.forget_credentials();
+    let event = Event::Credential {
+        change: if rotated {
+            CredentialChange::Rotated
+        } else {
+            CredentialChange::Issued
+        },
+        principal: principal_name(principal).into(),
+        name: b.name.clone(),
+        roles: b.roles,
+        by: caller.name.clone(),
+    };
+    st.record(&caller.tenant, event)
+        .await
+        .map_err(ApiError::LedgerUnavailable)?;
     Ok(Json(json!({ "name": b.name, "token": token })))
+}
+
+fn principal_name(p: Principal) -> &'static str {
+    match p {
+        Principal::Agent => "agent",
+        Principal::Human => "human",
+    }
 }
 
 /// `GET /v1/agents`: the tenant's agent keys (names, when issued, revoked or not;
@@ -1617,6 +1953,16 @@ async fn revoke_principal(
     // Whatever happened, nothing stale stays cached here.
     st.forget_credentials();
     if revoked {
+        let event = Event::Credential {
+            change: CredentialChange::Revoked,
+            principal: principal_name(principal).into(),
+            name: name.clone(),
+            roles: Vec::new(),
+            by: caller.name.clone(),
+        };
+        st.record(&caller.tenant, event)
+            .await
+            .map_err(ApiError::LedgerUnavailable)?;
         Ok(Json(json!({ "revoked": name })))
     } else {
         Err(ApiError::NotFound(format!(
@@ -1696,7 +2042,11 @@ async fn reload_policy(State(st): S, headers: HeaderMap) -> ApiResult<Json<Value
     let caller = auth::caller(&st, &headers).await?;
     caller.require_human("service-admin")?;
     match st.reload_policy() {
-        Ok(version) => Ok(Json(json!({ "reloaded": true, "version": version }))),
+        Ok((previous, version)) => {
+            st.record_policy_change(previous, version.clone(), &caller.name)
+                .await;
+            Ok(Json(json!({ "reloaded": true, "version": version })))
+        }
         Err(errors) => Err(ApiError::BadRequest(format!(
             "the policy was not reloaded; the one in force stays:\n{errors}"
         ))),

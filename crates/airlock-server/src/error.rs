@@ -20,6 +20,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     Unavailable(String),
+    /// The ledger cannot record: nothing goes through, reads included.
+    #[error("airlock's ledger cannot record: {0}. airlock fails closed: nothing goes through")]
+    LedgerUnavailable(String),
 }
 
 impl ApiError {
@@ -30,7 +33,9 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::LedgerUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 }
@@ -49,6 +54,7 @@ impl ApiError {
             ApiError::NotFound(m) => ApiError::NotFound(p(m)),
             ApiError::Conflict(m) => ApiError::Conflict(p(m)),
             ApiError::Unavailable(m) => ApiError::Unavailable(p(m)),
+            ApiError::LedgerUnavailable(m) => ApiError::LedgerUnavailable(m),
         }
     }
 }

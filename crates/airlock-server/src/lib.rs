@@ -17,6 +17,7 @@
 mod api;
 mod auth;
 mod error;
+mod ledger;
 mod plans;
 mod state;
 
@@ -30,6 +31,7 @@ use airlock_store::Store;
 
 pub use api::{OPENAPI, PolicyTools, ROUTES};
 pub use auth::{hash_token, new_token};
+pub use ledger::{LedgerConfig, Recorder};
 pub use state::AppState;
 
 /// How the service runs.
@@ -51,6 +53,13 @@ pub struct Config {
     pub webhook: Option<String>,
     /// Send Slack-compatible payloads (`{"text": …}`) instead of airlock's JSON.
     pub webhook_slack: bool,
+    /// The tamper-evident ledger.
+    pub ledger: LedgerConfig,
+}
+
+/// The HTTP API over `state`, as `serve` runs it.
+pub fn app(state: Arc<AppState>) -> axum::Router {
+    api::router(state)
 }
 
 /// Opens the store named by the configuration.
@@ -83,7 +92,8 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
     let policy = load_policy(&config)?;
-    let mut state = AppState::new(store, policy, config.policy.clone());
+    let ledger = Recorder::open(&config.data_dir, &config.ledger)?;
+    let mut state = AppState::new(store, ledger, policy, config.policy.clone());
     state.webhook = config.webhook.clone().map(|url| state::Webhook {
         url,
         slack: config.webhook_slack,
@@ -102,6 +112,12 @@ pub async fn serve(
     spawn_events(state.clone());
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
+    eprintln!(
+        "airlock: ledger in {} ({} entries); an auditor verifies it with the public key {}",
+        state.ledger.ledger().dir().display(),
+        state.ledger.ledger().size(),
+        state.ledger.verifier_key()
+    );
     on_ready(addr, bootstrap);
     axum::serve(listener, api::router(state)).await?;
     Ok(())

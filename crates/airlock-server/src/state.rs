@@ -10,6 +10,7 @@ use airlock_store::{Credential, Halt, Millis, Principal, Scope, Store};
 use tokio::sync::Notify;
 
 use crate::auth::{hash_token, new_token};
+use crate::ledger::Recorder;
 
 /// Where approval events go.
 #[derive(Debug, Clone)]
@@ -20,9 +21,15 @@ pub struct Webhook {
 
 pub struct AppState {
     pub store: Store,
+    /// The tamper-evident ledger every decision and human act is appended to.
+    pub ledger: Recorder,
     pub webhook: Option<Webhook>,
     policy: RwLock<Arc<Policy>>,
     halts: RwLock<Vec<Halt>>,
+    /// Bumped by every local change to `halts`: a refresh that read the store
+    /// before the change must not overwrite it with what it read (the kill switch
+    /// holds from the very next request).
+    halts_changed: std::sync::atomic::AtomicU64,
     waiters: Mutex<HashMap<String, Arc<Notify>>>,
     /// The policy file, when there is one, and its modification time when loaded.
     policy_file: Option<std::path::PathBuf>,
@@ -63,7 +70,12 @@ pub fn now_ms() -> Millis {
 }
 
 impl AppState {
-    pub fn new(store: Store, policy: Policy, policy_file: Option<std::path::PathBuf>) -> AppState {
+    pub fn new(
+        store: Store,
+        ledger: Recorder,
+        policy: Policy,
+        policy_file: Option<std::path::PathBuf>,
+    ) -> AppState {
         let mtime = policy_file
             .as_deref()
             .and_then(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
@@ -72,8 +84,10 @@ impl AppState {
             policy_file,
             policy_mtime: Mutex::new(mtime),
             store,
+            ledger,
             policy: RwLock::new(Arc::new(policy)),
             halts: RwLock::new(Vec::new()),
+            halts_changed: std::sync::atomic::AtomicU64::new(0),
             waiters: Mutex::new(HashMap::new()),
             counters: Mutex::new(std::collections::BTreeMap::new()),
             approval_times: Mutex::new(std::collections::BTreeMap::new()),
@@ -91,8 +105,9 @@ impl AppState {
     }
 
     /// Re-reads the policy file. A policy that does not load changes nothing: the
-    /// one in force stays, and the errors are returned.
-    pub fn reload_policy(&self) -> Result<String, String> {
+    /// one in force stays, and the errors are returned. Returns the versions of the
+    /// policy replaced and of the one now in force.
+    pub fn reload_policy(&self) -> Result<(String, String), String> {
         let Some(path) = &self.policy_file else {
             return Err("the service runs on the built-in default policy; start it with --policy FILE to reload one".into());
         };
@@ -108,28 +123,56 @@ impl AppState {
                 .join("\n")
         })?;
         let version = loaded.policy.version().to_owned();
+        let previous = self.policy().version().to_owned();
         if let Ok(mut p) = self.policy.write() {
             *p = Arc::new(loaded.policy);
         }
         if let Ok(mut m) = self.policy_mtime.lock() {
             *m = mtime;
         }
-        Ok(version)
+        Ok((previous, version))
+    }
+
+    /// Appends a service-wide entry (tenant `*`) or a tenant's entry to the ledger,
+    /// stamped now; `Ok(index)` once durable.
+    pub async fn record(&self, tenant: &str, event: airlock_audit::Event) -> Result<u64, String> {
+        self.ledger.record(now_ms(), tenant, event).await
+    }
+
+    /// A policy change, in the ledger. A change the ledger cannot record is said on
+    /// stderr: the ledger has stopped, and every decision is denied anyway.
+    pub async fn record_policy_change(&self, previous: String, version: String, by: &str) {
+        if previous == version {
+            return;
+        }
+        let event = airlock_audit::Event::Policy {
+            version,
+            previous,
+            by: by.to_owned(),
+        };
+        if let Err(e) = self.record("*", event).await {
+            eprintln!("airlock: the ledger could not record a policy change: {e}");
+        }
     }
 
     /// Reloads the policy file when it has changed since it was loaded.
-    fn reload_if_changed(&self) {
+    async fn reload_if_changed(&self) {
         let Some(path) = &self.policy_file else {
             return;
         };
         let now = std::fs::metadata(path).and_then(|m| m.modified()).ok();
         let changed = self.policy_mtime.lock().is_ok_and(|m| *m != now);
         if changed {
-            // A bad edit keeps the policy in force; the next change is tried again.
-            if self.reload_policy().is_err()
-                && let Ok(mut m) = self.policy_mtime.lock()
-            {
-                *m = now;
+            match self.reload_policy() {
+                Ok((previous, version)) => {
+                    self.record_policy_change(previous, version, "file").await
+                }
+                // A bad edit keeps the policy in force; the next change is tried again.
+                Err(_) => {
+                    if let Ok(mut m) = self.policy_mtime.lock() {
+                        *m = now;
+                    }
+                }
             }
         }
     }
@@ -154,16 +197,24 @@ impl AppState {
     /// Makes a halt effective on this replica at once (the others see it on their next
     /// refresh, within 100 ms).
     pub fn add_halt(&self, h: Halt) {
-        if let Ok(mut halts) = self.halts.write() {
-            halts.retain(|x| !(x.tenant == h.tenant && x.scope == h.scope));
-            halts.push(h);
-        }
+        let mut halts = match self.halts.write() {
+            Ok(h) => h,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        halts.retain(|x| !(x.tenant == h.tenant && x.scope == h.scope));
+        halts.push(h);
+        self.halts_changed
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn remove_halt(&self, tenant: &str, scope: &Scope) {
-        if let Ok(mut halts) = self.halts.write() {
-            halts.retain(|x| !(x.tenant == tenant && &x.scope == scope));
-        }
+        let mut halts = match self.halts.write() {
+            Ok(h) => h,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        halts.retain(|x| !(x.tenant == tenant && &x.scope == scope));
+        self.halts_changed
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Adds one to a counter of `/metrics`.
@@ -348,9 +399,13 @@ impl AppState {
     /// Runs every 100 ms on every replica; a failure leaves the last known halts in
     /// place (a halt is never lifted by an error).
     pub async fn background_tick(&self) {
-        self.reload_if_changed();
+        self.reload_if_changed().await;
         if let Ok(expired) = self.store.expire_due(now_ms()).await {
             for (tenant, id) in expired {
+                let event = airlock_audit::Event::Expiry { id: id.clone() };
+                if let Err(e) = self.record(&tenant, event).await {
+                    eprintln!("airlock: the ledger could not record the expiry of {id}: {e}");
+                }
                 self.wake(&id);
                 self.notify(serde_json::json!({
                     "event": "approval.resolved", "tenant": tenant, "id": id, "status": "expired",
@@ -365,10 +420,17 @@ impl AppState {
     /// Reads the active halts from the store into the cache every request checks.
     /// Run once before serving: a halted agent is denied from the first request.
     pub async fn refresh_halts(&self) -> Result<(), airlock_store::StoreError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let before = self.halts_changed.load(SeqCst);
         let halts = self.store.halts().await?;
-        match self.halts.write() {
-            Ok(mut cache) => *cache = halts,
-            Err(poisoned) => *poisoned.into_inner() = halts,
+        let mut cache = match self.halts.write() {
+            Ok(c) => c,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        // A halt or resume made here while the store was read is newer than what
+        // was read; the next refresh reads it from the store.
+        if self.halts_changed.load(SeqCst) == before {
+            *cache = halts;
         }
         Ok(())
     }

@@ -98,6 +98,24 @@ pub fn start_replica_with(
     admin_token: &str,
     policy: Option<&Path>,
 ) -> Server {
+    // Each replica keeps its own ledger, in a directory of its own.
+    start_replica_in(
+        &data_dir(&unique("replica")),
+        url,
+        tenant,
+        admin_token,
+        policy,
+    )
+}
+
+/// A replica on PostgreSQL keeping its ledger in `dir`.
+pub fn start_replica_in(
+    dir: &Path,
+    url: &str,
+    tenant: &str,
+    admin_token: &str,
+    policy: Option<&Path>,
+) -> Server {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_airlock"));
     cmd.args([
         "serve",
@@ -107,7 +125,9 @@ pub fn start_replica_with(
         url,
         "--admin-tenant",
         tenant,
+        "--data-dir",
     ])
+    .arg(dir)
     .env("AIRLOCK_ADMIN_TOKEN", admin_token);
     if let Some(p) = policy {
         cmd.arg("--policy").arg(p);
@@ -250,7 +270,8 @@ impl Backend {
     /// the policy file `policy` or the built-in default.
     pub fn start(&self, tenant: &str, admin_token: &str, policy: Option<&Path>) -> Server {
         let mut s = match &self.postgres {
-            Some(url) => start_replica_with(url, tenant, admin_token, policy),
+            // One after another, a test's replicas share its directory (and ledger).
+            Some(url) => start_replica_in(&self.dir, url, tenant, admin_token, policy),
             None => {
                 let mut cmd = serve_cmd(&self.dir);
                 cmd.args(["--admin-tenant", tenant])

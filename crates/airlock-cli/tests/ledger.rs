@@ -1,0 +1,258 @@
+//! The service's tamper-evident ledger, driven through the real binary: every
+//! decision and every human act becomes an entry before it is answered, the
+//! directory verifies offline with only the public key, and a receipt from the API
+//! verifies with only that key too. On SQLite and (when `AIRLOCK_TEST_POSTGRES_URL`
+//! is set) on PostgreSQL, where each replica keeps its own ledger.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure
+
+mod common;
+
+use airlock_audit::{Entry, Event};
+use airlock_tlog::{LogTrust, Receipt, VerifierKey, verify_receipt};
+use common::*;
+use serde_json::{Value, json};
+
+fn post(s: &Server, path: &str, token: &str, body: &str) -> (u16, Value) {
+    http(&s.addr, "POST", path, Some(token), body)
+}
+
+fn trust(backend: &Backend) -> (LogTrust, String) {
+    let vkey = std::fs::read_to_string(backend.dir.join("ledger.vkey")).unwrap();
+    let key = VerifierKey::parse(vkey.trim()).unwrap();
+    (
+        LogTrust::new(key.name(), vec![key.clone()]),
+        vkey.trim().to_owned(),
+    )
+}
+
+fn every_decision_and_human_act_is_in_the_ledger(backend: Backend) {
+    let tenant = unique("t");
+    let root = unique("al_root_");
+    let policy = backend.policy(&|p| p);
+    let s = backend.start(&tenant, &root, Some(&policy));
+    let agent = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
+    let alice = new_approver(&s, "alice");
+
+    let mut answered = Vec::new();
+    let (_, read) = post(&s, "/v1/actions", &agent, &bash("ls -la"));
+    assert_eq!(read["status"], "allowed", "{read}");
+    answered.push(read.clone());
+    let (_, denied) = post(
+        &s,
+        "/v1/actions",
+        &agent,
+        &bash("kubectl delete namespace prod"),
+    );
+    answered.push(denied.clone());
+    let held_call = bash("kubectl delete deployment api -n prod");
+    let (_, held) = post(&s, "/v1/actions", &agent, &held_call);
+    assert_eq!(held["status"], "pending", "{held}");
+    answered.push(held.clone());
+    let id = held["id"].as_str().unwrap();
+    let (code, v) = post(
+        &s,
+        &format!("/v1/approvals/{id}/approve"),
+        &alice,
+        r#"{"comment":"go"}"#,
+    );
+    assert_eq!(code, 200, "{v}");
+    let (code, used) = post(
+        &s,
+        &format!("/v1/actions?approval={id}"),
+        &agent,
+        &held_call,
+    );
+    assert_eq!((code, &used["status"]), (200, &json!("consumed")), "{used}");
+    answered.push(used.clone());
+    let (code, v) = post(
+        &s,
+        &format!("/v1/actions/{id}/outcome"),
+        &agent,
+        r#"{"outcome":"executed","detail":"deployment deleted"}"#,
+    );
+    assert_eq!(code, 200, "{v}");
+    let (code, v) = post(
+        &s,
+        "/v1/halt",
+        &root,
+        r#"{"scope":"agent","name":"kiro","reason":"drill"}"#,
+    );
+    assert_eq!(code, 200, "{v}");
+    let (code, v) = post(
+        &s,
+        "/v1/resume",
+        &root,
+        r#"{"scope":"agent","name":"kiro"}"#,
+    );
+    assert_eq!(code, 200, "{v}");
+    let (code, v) = http(&s.addr, "DELETE", "/v1/agents/kiro", Some(&root), "");
+    assert_eq!(code, 200, "{v}");
+
+    // Every answer names its entry, each a distinct index.
+    let mut indexes: Vec<u64> = answered
+        .iter()
+        .map(|a| {
+            a["ledger"]["index"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("no ledger index: {a}"))
+        })
+        .collect();
+    indexes.sort_unstable();
+    indexes.dedup();
+    assert_eq!(indexes.len(), answered.len());
+
+    // A receipt from the API verifies offline with only the public key.
+    let (trust, _) = trust(&backend);
+    let index = held["ledger"]["index"].as_u64().unwrap();
+    let (code, r) = http(
+        &s.addr,
+        "GET",
+        &format!("/v1/ledger/receipt?index={index}"),
+        Some(&alice),
+        "",
+    );
+    assert_eq!(code, 200, "{r}");
+    let receipt = Receipt::from_json(&r["receipt"].to_string()).unwrap();
+    let verified = verify_receipt(&receipt, &trust).unwrap();
+    assert!(verified.checkpoint.checkpoint.size() > index);
+    let entry = Entry::parse(&receipt.entry).unwrap();
+    match &entry.event {
+        Event::Decision(d) => {
+            assert_eq!((d.id.as_str(), d.status.as_str()), (id, "pending"));
+            assert_eq!(entry.tenant, tenant);
+        }
+        other => panic!("entry {index} is not the held decision: {other:?}"),
+    }
+    // The agent whose call it is may have it too; nobody may have another tenant's.
+    let (code, _) = http(
+        &s.addr,
+        "GET",
+        &format!("/v1/ledger/receipt?index={index}"),
+        Some(&root),
+        "",
+    );
+    assert_eq!(code, 200);
+    let (code, _) = http(
+        &s.addr,
+        "GET",
+        "/v1/ledger/receipt?index=999999",
+        Some(&root),
+        "",
+    );
+    assert_eq!(code, 404);
+    drop(s);
+
+    // Offline: the whole directory verifies with the public key alone, and holds
+    // exactly what happened, in order.
+    let dir = backend.dir.join("ledger");
+    let report = airlock_ledger::verify(&dir, &trust);
+    assert!(report.is_ok(), "{report:?}");
+    let entries: Vec<Entry> = read_entries(&dir)
+        .into_iter()
+        .map(|b| Entry::parse(&b).unwrap())
+        .filter(|e| e.tenant == tenant)
+        .collect();
+    let kinds: Vec<&str> = entries.iter().map(Entry::kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            "credential", // kiro's key
+            "credential", // alice's token
+            "decision",   // ls
+            "decision",   // namespace deletion
+            "decision",   // held deletion
+            "vote",
+            "decision", // the approved call, used
+            "outcome",
+            "halt",
+            "resume",
+            "credential", // kiro revoked
+        ],
+        "{entries:#?}"
+    );
+    let Event::Decision(d) = &entries[3].event else {
+        unreachable!()
+    };
+    assert_eq!(d.decision, airlock_model::Tier::Deny);
+    assert_eq!(
+        d.rules,
+        denied["decision"]["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    );
+    let Event::Vote {
+        approver,
+        comment,
+        status,
+        ..
+    } = &entries[5].event
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        (approver.as_str(), comment.as_str(), status.as_str()),
+        ("alice", "go", "approved")
+    );
+    let Event::Decision(d) = &entries[6].event else {
+        unreachable!()
+    };
+    assert_eq!(d.approval.as_deref(), Some(id));
+    // A token never reaches the ledger.
+    let raw: Vec<u8> = read_entries(&dir).concat();
+    let raw = String::from_utf8_lossy(&raw);
+    assert!(!raw.contains(&agent) && !raw.contains(&alice) && !raw.contains(&root));
+}
+on_both_backends!(
+    every_decision_and_human_act_is_in_the_ledger,
+    every_decision_and_human_act_is_in_the_ledger
+);
+
+/// A restart reopens the same ledger and goes on from where it was; the key made
+/// on first start is kept.
+#[test]
+fn a_restart_continues_the_same_ledger() {
+    let backend = Backend::sqlite("ledger-restart");
+    let root = unique("al_root_");
+    let s = backend.start("default", &root, None);
+    let agent = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
+    let (_, first) = post(&s, "/v1/actions", &agent, &bash("ls"));
+    // Killed before any checkpoint was signed: the entries are durable all the same.
+    drop(s);
+    let (_, vkey) = trust(&backend);
+    let s = backend.start("default", &root, None);
+    let (_, second) = post(&s, "/v1/actions", &agent, &bash("ls"));
+    let second = second["ledger"]["index"].as_u64().unwrap();
+    assert!(second > first["ledger"]["index"].as_u64().unwrap());
+    // A checkpoint covering both is signed within the second.
+    let t = std::time::Instant::now();
+    loop {
+        let (_, c) = http(&s.addr, "GET", "/v1/ledger/checkpoint", Some(&root), "");
+        if c["size"].as_u64().is_some_and(|n| n > second) {
+            break;
+        }
+        assert!(t.elapsed() < std::time::Duration::from_secs(5), "no checkpoint: {c}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    drop(s);
+    assert_eq!(trust(&backend).1, vkey);
+    let report = airlock_ledger::verify(backend.dir.join("ledger"), &trust(&backend).0);
+    assert!(report.is_ok(), "{report:?}");
+}
+
+/// Every entry of the ledger directory, in order (the entries file's records).
+fn read_entries(dir: &std::path::Path) -> Vec<Vec<u8>> {
+    let bytes = std::fs::read(dir.join("entries")).unwrap();
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at + 4 <= bytes.len() {
+        let len = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        let end = at + 4 + len;
+        out.push(bytes[at + 4..end].to_vec());
+        at = end + 8; // the record's check bytes
+    }
+    out
+}

@@ -1,0 +1,194 @@
+//! The service's side of the tamper-evident ledger: every decision and every human
+//! act becomes an [`Entry`] appended to an [`airlock_ledger::Ledger`] before it is
+//! answered.
+//!
+//! **Write-ahead.** A decision is answered only once its entry is durable (written
+//! and fsynced with its batch), so nothing an agent was allowed to do is missing
+//! from the ledger. The entry and the store's record are written concurrently.
+//!
+//! **Fail closed.** The ledger stops for good at its first write or fsync error
+//! (it never retries after a failed fsync). From then on every decision is denied
+//! (`airlock:ledger-unavailable`), reads included, and `/healthz` says so, until an
+//! operator fixes the disk and restarts the service (opening recovers from the
+//! files). A human act (a vote, a halt) that the store committed but the ledger
+//! could not record is answered with an error; it cannot lead to an action that is
+//! not recorded, because that action's own decision entry would be refused.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use airlock_audit::{Entry, Event};
+use airlock_ledger::{FileCheckpointStore, Ledger, LedgerOptions};
+use airlock_tlog::{SignerKey, VerifierKey};
+
+/// Where the ledger lives and who signs it.
+#[derive(Debug, Clone, Default)]
+pub struct LedgerConfig {
+    /// The ledger directory; `DATA_DIR/ledger` when `None`.
+    pub dir: Option<PathBuf>,
+    /// Files holding the log's signing keys (C2SP `PRIVATE+KEY+…`). Every checkpoint
+    /// is signed with all of them (key rotation: old and new for a while). When
+    /// empty, `DATA_DIR/ledger.key` is used, and created on first start.
+    pub key_files: Vec<PathBuf>,
+    /// Retired keys (C2SP verifier keys) whose signatures on the stored checkpoint
+    /// are still accepted when opening.
+    pub trusted_keys: Vec<String>,
+    /// This gateway's name in entries, and in the generated key's name
+    /// (`airlock/GATEWAY`). Give each replica its own.
+    pub gateway: String,
+}
+
+/// The open ledger, and this gateway's name in its entries.
+pub struct Recorder {
+    ledger: Ledger,
+    gateway: String,
+    verifier: String,
+}
+
+impl Recorder {
+    /// Opens (creating if needed) the ledger of `data_dir` as `config` says. The
+    /// last signed checkpoint is also kept outside the ledger directory
+    /// (`DIR.checkpoint`), so a directory restored from an old backup is refused.
+    pub fn open(data_dir: &Path, config: &LedgerConfig) -> anyhow::Result<Recorder> {
+        let dir = config
+            .dir
+            .clone()
+            .unwrap_or_else(|| data_dir.join("ledger"));
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            anyhow::anyhow!("cannot create the ledger directory {}: {e}", dir.display())
+        })?;
+        let signers = if config.key_files.is_empty() {
+            vec![default_key(data_dir, &config.gateway)?]
+        } else {
+            config
+                .key_files
+                .iter()
+                .map(|f| read_key(f))
+                .collect::<anyhow::Result<Vec<_>>>()?
+        };
+        let origin = signers[0].name().to_owned();
+        let mut options = LedgerOptions::new(&origin, signers[0].clone());
+        options.signers = signers;
+        options.trusted = config
+            .trusted_keys
+            .iter()
+            .map(|k| {
+                VerifierKey::parse(k)
+                    .map_err(|e| anyhow::anyhow!("--ledger-trusted-key `{k}`: {e}"))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        let mut outside = dir.clone().into_os_string();
+        outside.push(".checkpoint");
+        options.checkpoint_store = Some(Arc::new(FileCheckpointStore::new(PathBuf::from(outside))));
+        Recorder::with_options(&dir, options, &config.gateway)
+    }
+
+    /// Opens the ledger in `dir` with `options` as they are (tests use this to run
+    /// it on a file system with faults).
+    pub fn with_options(
+        dir: &Path,
+        options: LedgerOptions,
+        gateway: &str,
+    ) -> anyhow::Result<Recorder> {
+        let verifier = options
+            .signers
+            .first()
+            .map(|k| k.verifier().to_string())
+            .unwrap_or_default();
+        let ledger = Ledger::open(dir, options).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot open the ledger in {}: {e}. With several replicas, give each its own --data-dir (or --ledger-dir) and --gateway-id",
+                dir.display()
+            )
+        })?;
+        Ok(Recorder {
+            ledger,
+            gateway: gateway.to_owned(),
+            verifier,
+        })
+    }
+
+    /// Appends one entry; `Ok(index)` once it is durable. An error means the
+    /// ledger cannot record (it has stopped, or the entry cannot be encoded).
+    pub async fn record(&self, time_ms: i64, tenant: &str, event: Event) -> Result<u64, String> {
+        let entry = Entry::new(time_ms, &self.gateway, tenant, event);
+        let bytes = entry
+            .to_bytes()
+            .map_err(|e| format!("this cannot be recorded: {e}"))?;
+        self.ledger.append(bytes).await.map_err(|e| match self.failure() {
+            Some(why) => format!(
+                "the ledger has stopped ({why}); an operator must check its disk and restart the service"
+            ),
+            None => e.to_string(),
+        })
+    }
+
+    /// Why the ledger stopped, if it has.
+    pub fn failure(&self) -> Option<Arc<str>> {
+        self.ledger.failure()
+    }
+
+    /// The ledger, for proofs and receipts.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// The public key an auditor verifies this ledger with.
+    pub fn verifier_key(&self) -> &str {
+        &self.verifier
+    }
+}
+
+/// `DATA_DIR/ledger.key`, created with a fresh key named `airlock/GATEWAY` (and
+/// its public half in `ledger.vkey`) the first time.
+fn default_key(data_dir: &Path, gateway: &str) -> anyhow::Result<SignerKey> {
+    let path = data_dir.join("ledger.key");
+    if path.exists() {
+        return read_key(&path);
+    }
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed)
+        .map_err(|e| anyhow::anyhow!("no randomness for the ledger key: {e}"))?;
+    let key = SignerKey::from_seed(&format!("airlock/{gateway}"), &seed).map_err(|e| {
+        anyhow::anyhow!(
+            "--gateway-id `{gateway}` cannot name a ledger key ({e}); use letters, digits, '.', '-' and '/'"
+        )
+    })?;
+    write_secret(&path, &key.to_secret_string())?;
+    let vkey = data_dir.join("ledger.vkey");
+    std::fs::write(&vkey, format!("{}\n", key.verifier()))
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", vkey.display()))?;
+    Ok(key)
+}
+
+fn read_key(path: &Path) -> anyhow::Result<SignerKey> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read the ledger key {}: {e}", path.display()))?;
+    SignerKey::parse(text.trim()).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not a ledger signing key (C2SP PRIVATE+KEY+…): {e}",
+            path.display()
+        )
+    })
+}
+
+/// Writes a secret readable by its owner only, atomically.
+fn write_secret(path: &Path, secret: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension("key.tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut f = options
+        .open(&tmp)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", tmp.display()))?;
+    f.write_all(format!("{secret}\n").as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    Ok(())
+}
