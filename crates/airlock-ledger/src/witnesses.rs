@@ -86,15 +86,21 @@ pub(crate) fn ask(
             .zip(sizes.iter())
             .map(|(w, &size)| {
                 let note_text = &note_text;
-                scope.spawn(move || ask_one(&**w, size, note_text, checkpoint, prove))
+                std::thread::Builder::new()
+                    .name("airlock-ledger-witness".into())
+                    .spawn_scoped(scope, move || {
+                        ask_one(&**w, size, note_text, checkpoint, prove)
+                    })
             })
             .collect();
         handles
             .into_iter()
             .zip(sizes.iter())
-            .map(|(h, &size)| {
-                h.join()
-                    .unwrap_or_else(|_| (size, Err("the witness client panicked".to_string())))
+            .map(|(h, &size)| match h {
+                Ok(h) => h
+                    .join()
+                    .unwrap_or_else(|_| (size, Err("the witness client panicked".to_string()))),
+                Err(e) => (size, Err(format!("cannot start a thread to ask it: {e}"))),
             })
             .collect()
     });

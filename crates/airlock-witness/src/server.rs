@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -167,6 +168,9 @@ struct Inner {
     logs: HashMap<String, Log>,
     state_dir: PathBuf,
     fs: OsFs,
+    /// The latest cosignature time given: a clock stepping back never makes a
+    /// later cosignature look older than an earlier one.
+    last_timestamp: AtomicU64,
     _lock: Box<dyn LockGuard>,
 }
 
@@ -263,6 +267,7 @@ impl WitnessServer {
                 logs,
                 state_dir: dir,
                 fs,
+                last_timestamp: AtomicU64::new(0),
                 _lock: lock,
             }),
         })
@@ -284,13 +289,15 @@ impl WitnessServer {
     }
 
     /// Handles an `add-checkpoint` request body: on success the cosignature
-    /// lines to answer with, timestamped now. Blocking (it fsyncs).
+    /// lines to answer with, timestamped now (never before an earlier answer).
+    /// Blocking (it fsyncs).
     pub fn add_checkpoint(&self, body: &[u8]) -> Result<String, Refusal> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs())
             .min(i64::MAX as u64);
-        self.add_checkpoint_at(body, now)
+        let last = self.inner.last_timestamp.fetch_max(now, Ordering::Relaxed);
+        self.add_checkpoint_at(body, now.max(last))
     }
 
     /// [`WitnessServer::add_checkpoint`] at `timestamp` (seconds since the epoch).
