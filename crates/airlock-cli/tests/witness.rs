@@ -186,3 +186,26 @@ fn unusable_options_say_what_to_do() {
     assert_eq!(bad_name.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad_name.stderr).contains("without spaces"));
 }
+
+#[test]
+fn help_documents_every_option() {
+    for (args, options) in [
+        (
+            vec!["witness", "--help"],
+            vec!["--listen", "--state-dir", "--key-file", "--log", "keygen"],
+        ),
+        (
+            vec!["witness", "keygen", "--help"],
+            vec!["<NAME>", "--key-file"],
+        ),
+    ] {
+        let out = airlock(&args);
+        assert!(out.status.success(), "{args:?}");
+        let help = String::from_utf8(out.stdout).unwrap();
+        for o in options {
+            assert!(help.contains(o), "{args:?} does not document {o}:\n{help}");
+        }
+    }
+    let top = String::from_utf8(airlock(&["--help"]).stdout).unwrap();
+    assert!(top.contains("witness"), "{top}");
+}
