@@ -726,7 +726,9 @@ impl Ledger {
 
     /// Signs a checkpoint of every durable entry now (or returns the latest if
     /// nothing is new), after re-hashing the new entries from the file, writing
-    /// their tiles and checking consistency with the last signed checkpoint.
+    /// their tiles and checking consistency with the last signed checkpoint,
+    /// then has it cosigned by the witnesses. With nothing new, a latest
+    /// checkpoint that lacks its witness quorum is taken to the witnesses again.
     pub fn sign_checkpoint(&self) -> Pending<SignedCheckpoint> {
         let (tx, rx) = oneshot::channel();
         match &self.signer {
