@@ -183,6 +183,8 @@ enum Command {
         #[arg(value_enum)]
         which: SchemaKind,
     },
+    // The witness's options and help live in airlock-witness.
+    Witness(airlock_witness::cli::WitnessArgs),
 }
 
 /// Where the service is and who you are.
@@ -359,6 +361,7 @@ fn main() -> ExitCode {
             policy,
             verbose,
         } => test(&files, policy.as_deref(), verbose),
+        Command::Witness(args) => airlock_witness::cli::run(args),
         Command::Schema { which } => {
             let schema = match which {
                 SchemaKind::Action => airlock_model::action_schema(),

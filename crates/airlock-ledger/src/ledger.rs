@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use airlock_tlog::{
     Checkpoint, Frontier, Hash, HashSource, LogTrust, NodeId, Note, Receipt, SignerKey,
-    VerifierKey, consistency_proof, inclusion_proof, leaf_hash, tree_root, verify_consistency,
-    verify_receipt,
+    VerifierKey, WitnessKey, consistency_proof, inclusion_proof, leaf_hash, tree_root,
+    verify_consistency, verify_receipt,
 };
 use tokio::sync::oneshot;
 
@@ -24,6 +24,7 @@ use crate::layout::{
 };
 use crate::record::{self, MAX_ENTRY, Scanner};
 use crate::witness::{CheckpointStore, FileCheckpointStore, read_text, replace_atomically};
+use crate::witnesses::{self, Witness};
 
 /// How to open a ledger.
 #[derive(Clone, Debug)]
@@ -55,6 +56,14 @@ pub struct LedgerOptions {
     pub entry_bundles: bool,
     /// The file system (the real one unless testing).
     pub fs: Arc<dyn Fs>,
+    /// Independent witnesses asked to cosign every checkpoint after it is signed
+    /// (c2sp.org/tlog-witness). None by default.
+    pub witnesses: Vec<Arc<dyn Witness>>,
+    /// How many distinct witnesses must cosign a checkpoint. Fewer does not stop
+    /// the ledger (entries stay durable, the checkpoint is stored signed by the
+    /// log) but is reported: [`SignedCheckpoint::quorum_met`] is false. At most
+    /// the number of witnesses; 0 by default.
+    pub witness_quorum: usize,
 }
 
 impl LedgerOptions {
@@ -72,6 +81,8 @@ impl LedgerOptions {
             max_batch: 8_192,
             entry_bundles: true,
             fs: Arc::new(OsFs),
+            witnesses: Vec::new(),
+            witness_quorum: 0,
         }
     }
 
@@ -81,15 +92,32 @@ impl LedgerOptions {
         keys.extend(self.trusted.iter().cloned());
         LogTrust::new(&self.origin, keys)
     }
+
+    /// [`LedgerOptions::trust`] that also requires the witness quorum: what a
+    /// verifier of this ledger's receipts should trust once witnesses are
+    /// configured.
+    pub fn trust_with_witnesses(&self) -> LogTrust {
+        let keys: Vec<WitnessKey> = self.witnesses.iter().map(|w| w.key()).collect();
+        self.trust().with_witnesses(keys, self.witness_quorum)
+    }
 }
 
 /// A signed checkpoint: the signed note, verbatim, and what it says.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignedCheckpoint {
-    /// The C2SP signed note.
+    /// The C2SP signed note: the log's signatures, then the witnesses'
+    /// cosignatures.
     pub note: String,
     /// Its checkpoint (origin, size, root).
     pub checkpoint: Checkpoint,
+    /// Distinct configured witnesses whose cosignature on `note` verified.
+    pub cosigned: usize,
+    /// Whether `cosigned` reaches [`LedgerOptions::witness_quorum`]. When it does
+    /// not, the checkpoint is still the log's (signed, stored, consistent), but it
+    /// is not witnessed: alert on it.
+    pub quorum_met: bool,
+    /// Why each witness that did not cosign did not (empty when all did).
+    pub witness_errors: Vec<String>,
 }
 
 /// What opening the ledger found and repaired.
@@ -193,6 +221,11 @@ struct Shared {
     /// replaced, so that a reader never looks for one just deleted.
     gc: RwLock<()>,
     sign_after: Option<u64>,
+    witnesses: Vec<Arc<dyn Witness>>,
+    witness_quorum: usize,
+    /// The size each witness is believed to hold for this log (what it cosigned
+    /// last, or what it said in a conflict). Only the signer thread uses it.
+    witness_sizes: Mutex<Vec<u64>>,
 }
 
 /// The in-memory part: everything past the durable tiles.
@@ -343,6 +376,13 @@ impl Ledger {
         }
         Checkpoint::new(&options.origin, 0, Hash::default())
             .map_err(|e| Error::Config(format!("origin {:?}: {e}", options.origin)))?;
+        if options.witness_quorum > options.witnesses.len() {
+            return Err(Error::Config(format!(
+                "witness_quorum is {} but only {} witnesses are configured: the quorum could never be met",
+                options.witness_quorum,
+                options.witnesses.len()
+            )));
+        }
         let fs = options.fs.clone();
         fs.create_dir_all(&dir)
             .map_err(Error::io(&dir, "create the ledger directory"))?;
@@ -374,9 +414,21 @@ impl Ledger {
                     "the last signed checkpoint does not verify ({e}); it is damaged, or signed by a key not in LedgerOptions::signers or ::trusted"
                 ),
             })?;
+            let cosigned = witnesses::count_cosigned(&v.note, &options.witnesses);
+            let quorum_met = cosigned >= options.witness_quorum;
             Ok(SignedCheckpoint {
                 note: text.to_string(),
                 checkpoint: v.checkpoint,
+                cosigned,
+                quorum_met,
+                witness_errors: if quorum_met {
+                    Vec::new()
+                } else {
+                    vec![format!(
+                        "the stored checkpoint carries {cosigned} cosignatures by the configured witnesses, {} are required; Ledger::sign_checkpoint asks the witnesses again",
+                        options.witness_quorum
+                    )]
+                },
             })
         };
 
@@ -575,6 +627,14 @@ impl Ledger {
             tail: Mutex::new(tail),
             gc: RwLock::new(()),
             sign_after: options.sign_after,
+            witnesses: options.witnesses.clone(),
+            witness_quorum: options.witness_quorum,
+            // A guess, corrected by the first conflict: the witnesses saw the
+            // last checkpoint signed.
+            witness_sizes: Mutex::new(vec![
+                last.as_ref().map_or(0, |l| l.checkpoint.size());
+                options.witnesses.len()
+            ]),
         });
 
         // The directory must hold the history the last signed checkpoint vouches for.
@@ -666,7 +726,9 @@ impl Ledger {
 
     /// Signs a checkpoint of every durable entry now (or returns the latest if
     /// nothing is new), after re-hashing the new entries from the file, writing
-    /// their tiles and checking consistency with the last signed checkpoint.
+    /// their tiles and checking consistency with the last signed checkpoint,
+    /// then has it cosigned by the witnesses. With nothing new, a latest
+    /// checkpoint that lacks its witness quorum is taken to the witnesses again.
     pub fn sign_checkpoint(&self) -> Pending<SignedCheckpoint> {
         let (tx, rx) = oneshot::channel();
         match &self.signer {
@@ -1119,12 +1181,105 @@ fn sign(shared: &Shared) -> Result<SignedCheckpoint> {
             last: t.signed.clone(),
         }
     };
-    if let Some(last) = &snap.last
+    if let Some(last) = snap.last.clone()
         && last.checkpoint.size() == snap.size
     {
-        return Ok(last.clone());
+        if last.quorum_met {
+            return Ok(last);
+        }
+        return rewitness(shared, last).map_err(|reason| Error::stopped(&shared.fail(reason)));
     }
     sign_snapshot(shared, snap).map_err(|reason| Error::stopped(&shared.fail(reason)))
+}
+
+/// Asks the witnesses to cosign `note`, the log-signed checkpoint (whose tiles
+/// are on disk), and returns it with the cosignatures that verified. A witness
+/// that does not cosign is reported, never a reason to stop: the checkpoint is
+/// already consistent with the last one signed.
+fn witness(shared: &Shared, mut note: Note, checkpoint: Checkpoint) -> SignedCheckpoint {
+    let mut witness_errors = Vec::new();
+    if !shared.witnesses.is_empty() {
+        let n = checkpoint.size();
+        let prove = |m: u64| -> Result<Vec<Hash>, String> {
+            let disk = DiskSource::new(&*shared.fs, &shared.dir, n);
+            consistency_proof(&disk, m, n).map_err(|e| Error::from(e).to_string())
+        };
+        let mut sizes = shared
+            .witness_sizes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let round = witnesses::ask(&shared.witnesses, &mut sizes, &note, &checkpoint, &prove);
+        *shared
+            .witness_sizes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = sizes;
+        for s in round.cosignatures {
+            note.add_signature(s);
+        }
+        witness_errors = round.errors;
+    }
+    let cosigned = witnesses::count_cosigned(&note, &shared.witnesses);
+    let quorum_met = cosigned >= shared.witness_quorum;
+    if !quorum_met {
+        witness_errors.insert(
+            0,
+            format!(
+                "{cosigned} of the {} witnesses required cosigned the checkpoint of {} entries",
+                shared.witness_quorum,
+                checkpoint.size()
+            ),
+        );
+    }
+    SignedCheckpoint {
+        note: note.to_string(),
+        checkpoint,
+        cosigned,
+        quorum_met,
+        witness_errors,
+    }
+}
+
+/// Asks the witnesses again for the latest checkpoint, which lacks its quorum,
+/// and records the cosignatures gained (compare-and-swap, as when signing).
+fn rewitness(shared: &Shared, last: SignedCheckpoint) -> Result<SignedCheckpoint, String> {
+    let note = Note::parse(last.note.as_bytes())
+        .map_err(|e| format!("the last signed checkpoint cannot be read back: {e}"))?;
+    let signed = witness(shared, note, last.checkpoint.clone());
+    if signed.note != last.note {
+        record_checkpoint(shared, Some(&last.note), &signed)?;
+    }
+    let mut t = shared.tail();
+    t.signed = Some(signed.clone());
+    Ok(signed)
+}
+
+/// Records `signed` by compare-and-swap on the checkpoint store (which must still
+/// hold `old`), then in the ledger's own copy when the store is elsewhere.
+fn record_checkpoint(
+    shared: &Shared,
+    old: Option<&str>,
+    signed: &SignedCheckpoint,
+) -> Result<(), String> {
+    match shared.store.compare_and_swap(old, &signed.note) {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(format!(
+                "the checkpoint store {} no longer holds the checkpoint this ledger signed last: another writer signed, or it was edited",
+                shared.store.location().display()
+            ));
+        }
+        Err(e) => return Err(format!("recording the checkpoint: {e}")),
+    }
+    if shared.external {
+        replace_atomically(
+            &*shared.fs,
+            &shared.path(CHECKPOINT),
+            signed.note.as_bytes(),
+        )
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// Signs the snapshot; any failure is returned as the reason the ledger stops.
@@ -1257,11 +1412,9 @@ fn sign_snapshot(shared: &Shared, snap: Snapshot) -> Result<SignedCheckpoint, St
     for key in &shared.signers {
         note.sign(key);
     }
-    let signed = SignedCheckpoint {
-        note: note.to_string(),
-        checkpoint,
-    };
-    // 5. The state, then the compare-and-swap, then the ledger's own copy.
+    // 5. The witnesses' cosignatures (reported, never a reason to stop).
+    let signed = witness(shared, note, checkpoint);
+    // 6. The state, then the compare-and-swap, then the ledger's own copy.
     let state = State {
         size: n,
         offset: start_offset,
@@ -1269,25 +1422,8 @@ fn sign_snapshot(shared: &Shared, snap: Snapshot) -> Result<SignedCheckpoint, St
     replace_atomically(&*shared.fs, &shared.path(STATE), state.to_text().as_bytes())
         .map_err(|e| e.to_string())?;
     let old = snap.last.as_ref().map(|l| l.note.as_str());
-    match shared.store.compare_and_swap(old, &signed.note) {
-        Ok(true) => {}
-        Ok(false) => {
-            return Err(format!(
-                "the checkpoint store {} no longer holds the checkpoint this ledger signed last: another writer signed, or it was edited",
-                shared.store.location().display()
-            ));
-        }
-        Err(e) => return Err(format!("recording the checkpoint: {e}")),
-    }
-    if shared.external {
-        replace_atomically(
-            &*shared.fs,
-            &shared.path(CHECKPOINT),
-            signed.note.as_bytes(),
-        )
-        .map_err(|e| e.to_string())?;
-    }
-    // 6. Tiles now cover the new size: drop what memory no longer needs, and the
+    record_checkpoint(shared, old, &signed)?;
+    // 7. Tiles now cover the new size: drop what memory no longer needs, and the
     //    partial tiles the new ones replace.
     {
         let _gc = shared.gc.write().unwrap_or_else(|p| p.into_inner());

@@ -1,7 +1,8 @@
 //! The durable part of airlock's tamper-evident ledger (issue 6): an append-only
 //! log on disk with group commit, C2SP tlog-tiles hash tiles and entry bundles,
-//! signed checkpoints with a built-in local witness, proofs, receipts, and offline
-//! verification of a whole directory.
+//! signed checkpoints with a built-in local witness, cosignatures by independent
+//! witnesses ([`Witness`]), proofs, receipts, and offline verification of a whole
+//! directory.
 //!
 //! This is an I/O edge crate. The tree math, notes, checkpoints and receipts are
 //! [`airlock_tlog`]'s (pure); this crate stores, syncs, recovers and checks.
@@ -69,11 +70,25 @@
 //!   4. local witness: consistency proof (from the tiles) from the last signed
 //!      checkpoint to n, checked with airlock_tlog::verify_consistency
 //!   5. sign the checkpoint with every key (key rotation: old and new)
-//!   6. `state` (atomic) ─▶ compare-and-swap on the CheckpointStore ─▶ the
+//!   6. witnesses (LedgerOptions::witnesses, in parallel, c2sp.org/tlog-witness):
+//!      each gets the signed checkpoint and a consistency proof from the size it
+//!      last cosigned (a 409 says its size: one retry from there); cosignatures
+//!      that verify with its key are added to the note; fewer than
+//!      `witness_quorum` ─▶ SignedCheckpoint::quorum_met is false (reported,
+//!      the checkpoint is still stored: its entries are durable and it is
+//!      consistent)
+//!   7. `state` (atomic) ─▶ compare-and-swap on the CheckpointStore ─▶ the
 //!      directory's `checkpoint` (atomic, when the store is outside)
-//!   7. memory: tiles cover n; superseded partial tiles are deleted
-//!   any failure in 1–6 ─▶ the ledger STOPS (fail closed): nothing is signed
+//!   8. memory: tiles cover n; superseded partial tiles are deleted
+//!   any failure in 1–5 or 7 ─▶ the ledger STOPS (fail closed): nothing is
+//!   signed; a witness that refuses or is unreachable never stops it
 //! ```
+//!
+//! A witness sees a checkpoint before the ledger records it: after a crash in
+//! between, the witness holds a size the ledger signs again (its entries and
+//! tiles were durable before signing), so the next round's conflict answer
+//! brings the two back in step. [`Ledger::sign_checkpoint`] on a checkpoint that
+//! lacks its quorum, with nothing new to sign, asks the witnesses again.
 //!
 //! Appends and signatures run on two threads: signing (re-reading, re-hashing,
 //! writing tiles) never holds up an append. Proofs read tiles below the state's
@@ -105,6 +120,11 @@
 //!   with the last signed one (consistency proof verified), and the last signed
 //!   one is swapped by compare-and-swap: a second writer, or a directory restored
 //!   from an old backup, is detected (with the store outside the directory).
+//!   Witnesses check the same across every copy of the ledger: a fork or a
+//!   rollback, even by an operator who replaces the whole directory, gets no
+//!   cosignature from them (tested in `airlock-witness`).
+//! - **Only verified cosignatures.** A witness's answer is added to the note only
+//!   if it verifies with that witness's key, for this checkpoint.
 //! - **Never below.** No signature below the last signed size; no opening of a
 //!   directory with fewer entries or another root.
 //! - **Fail closed.** After a write, fsync, read-back, consistency or
@@ -150,12 +170,15 @@
 //!
 //! # Not done yet
 //!
-//! - Witness cosignatures (the tlog-witness client and `airlock witness`), the
-//!   auditor CLI (`airlock audit …`), entry formats, retention and pruning, and
-//!   wiring the ledger into the gateway: later parts of issue 6.
+//! - The auditor CLI (`airlock audit …`), entry formats, retention and pruning,
+//!   and wiring the ledger (and its witnesses) into the gateway: later parts of
+//!   issue 6.
 //! - Without a [`CheckpointStore`] outside the directory, a restore of the whole
-//!   directory (checkpoint included) from an old backup cannot be detected locally;
-//!   witnesses will close that gap.
+//!   directory (checkpoint included) from an old backup cannot be detected
+//!   locally; witnesses detect it (they refuse to cosign), but the ledger then
+//!   only reports the missing quorum, it does not stop.
+//! - A checkpoint that missed its quorum is asked for again only on
+//!   [`Ledger::sign_checkpoint`] or when the next one is signed, not on a timer.
 //! - An append that returns an error may or may not be in the ledger after a
 //!   restart (its record may have reached the disk): callers treat it as unknown.
 //! - A damaged record in the middle of the unsigned tail is indistinguishable from
@@ -176,6 +199,7 @@ mod ledger;
 mod record;
 mod verify;
 mod witness;
+mod witnesses;
 
 pub use error::{Error, Result};
 pub use layout::{CHECKPOINT, ENTRIES, LOCK, STATE, State};
@@ -185,4 +209,5 @@ pub use verify::{
     Consistency, Evidence, Problem, Report, verify, verify_consistent, verify_consistent_with,
     verify_with,
 };
-pub use witness::{CheckpointStore, FileCheckpointStore};
+pub use witness::{CheckpointStore, FileCheckpointStore, read_text, replace_atomically};
+pub use witnesses::{AddCheckpoint, Witness, WitnessError};

@@ -87,7 +87,7 @@ impl CheckpointStore for FileCheckpointStore {
 }
 
 /// Reads a UTF-8 file; `None` if it does not exist.
-pub(crate) fn read_text(fs: &dyn Fs, path: &Path) -> Result<Option<String>> {
+pub fn read_text(fs: &dyn Fs, path: &Path) -> Result<Option<String>> {
     match fs.read(path) {
         Ok(bytes) => String::from_utf8(bytes)
             .map(Some)
@@ -104,7 +104,7 @@ pub(crate) fn read_text(fs: &dyn Fs, path: &Path) -> Result<Option<String>> {
 
 /// Replaces `path` with `data`: writes `path.tmp`, syncs it, renames it over
 /// `path`, syncs the directory. A crash leaves the old file or the new one.
-pub(crate) fn replace_atomically(fs: &dyn Fs, path: &Path, data: &[u8]) -> Result<()> {
+pub fn replace_atomically(fs: &dyn Fs, path: &Path, data: &[u8]) -> Result<()> {
     let mut tmp = path.as_os_str().to_os_string();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
