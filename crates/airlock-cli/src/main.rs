@@ -105,6 +105,14 @@ enum Command {
         /// (`airlock/NAME`). Give each replica its own.
         #[arg(long, env = "AIRLOCK_GATEWAY_ID", default_value = "gateway")]
         gateway_id: String,
+        /// An independent witness asked to cosign every checkpoint, as URL=VKEY (its
+        /// URL prefix and its C2SP verifier key); repeatable. See docs/witness.md.
+        #[arg(long = "witness", env = "AIRLOCK_WITNESSES", value_delimiter = ',')]
+        witnesses: Vec<String>,
+        /// How many witnesses must cosign each checkpoint; short of it the
+        /// checkpoint is still signed, and reported.
+        #[arg(long, env = "AIRLOCK_WITNESS_QUORUM", default_value_t = 0)]
+        witness_quorum: usize,
     },
     /// Pending approvals on a running service: list, show, approve, reject.
     Approvals {
@@ -331,6 +339,8 @@ fn main() -> ExitCode {
             ledger_keys,
             ledger_trusted_keys,
             gateway_id,
+            witnesses,
+            witness_quorum,
         } => serve(airlock_server::Config {
             listen,
             data_dir,
@@ -345,6 +355,8 @@ fn main() -> ExitCode {
                 key_files: ledger_keys,
                 trusted_keys: ledger_trusted_keys,
                 gateway: gateway_id,
+                witnesses,
+                witness_quorum,
             },
         }),
         Command::Policy {

@@ -234,7 +234,10 @@ fn a_restart_continues_the_same_ledger() {
         if c["size"].as_u64().is_some_and(|n| n > second) {
             break;
         }
-        assert!(t.elapsed() < std::time::Duration::from_secs(5), "no checkpoint: {c}");
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(5),
+            "no checkpoint: {c}"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     drop(s);
@@ -255,4 +258,116 @@ fn read_entries(dir: &std::path::Path) -> Vec<Vec<u8>> {
         at = end + 8; // the record's check bytes
     }
     out
+}
+
+/// With a witness configured, the service's checkpoints carry the witness's
+/// cosignature (checked with only the witness's public key), and `/metrics` says
+/// the quorum is met; with the witness gone, the next checkpoint is still signed
+/// by the log and reported short of its quorum.
+#[test]
+fn the_services_checkpoints_are_cosigned_by_a_real_witness() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let backend = Backend::sqlite("ledger-witness");
+    std::fs::create_dir_all(&backend.dir).unwrap();
+    let log_key = airlock_tlog::SignerKey::from_seed("airlock/witnessed", &[5; 32]).unwrap();
+    let log_key_file = backend.dir.join("log.key");
+    std::fs::write(&log_key_file, log_key.to_secret_string()).unwrap();
+    let witness_key_file = backend.dir.join("witness.key");
+    let out = Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .args(["witness", "keygen", "witness.test/w1", "--key-file"])
+        .arg(&witness_key_file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let witness_vkey = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let mut witness = Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .args(["witness", "--listen", "127.0.0.1:0", "--state-dir"])
+        .arg(backend.dir.join("witness-state"))
+        .arg("--key-file")
+        .arg(&witness_key_file)
+        .args(["--log", &log_key.verifier().to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(witness.stderr.take().unwrap()).lines();
+    let witness_addr = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.split(" on http://")
+                .nth(1)
+                .map(|r| r.split('/').next().unwrap().to_owned())
+        })
+        .expect("the witness printed its address");
+    std::thread::spawn(move || for _ in lines {});
+
+    let root = unique("al_root_");
+    let mut cmd = serve_cmd(&backend.dir);
+    cmd.arg("--ledger-key")
+        .arg(&log_key_file)
+        .args([
+            "--witness",
+            &format!("http://{witness_addr}={witness_vkey}"),
+        ])
+        .args(["--witness-quorum", "1"])
+        .env("AIRLOCK_ADMIN_TOKEN", &root);
+    let mut s = launch(cmd);
+    s.admin = Some(root.clone());
+    let agent = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
+    let metric = |s: &Server, name: &str| -> Option<u64> {
+        let mut stream = std::net::TcpStream::connect(&s.addr).unwrap();
+        use std::io::{Read, Write};
+        write!(stream, "GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {root}\r\nConnection: close\r\n\r\n").unwrap();
+        let mut text = String::new();
+        stream.read_to_string(&mut text).unwrap();
+        text.lines().find_map(|l| {
+            l.strip_prefix(&format!("{name} "))
+                .and_then(|v| v.parse().ok())
+        })
+    };
+    let wait_signed = |s: &Server, above: u64| -> Value {
+        let t = std::time::Instant::now();
+        loop {
+            let (_, c) = http(&s.addr, "GET", "/v1/ledger/checkpoint", Some(&root), "");
+            if c["size"].as_u64().is_some_and(|n| n > above) {
+                return c;
+            }
+            assert!(
+                t.elapsed() < std::time::Duration::from_secs(10),
+                "no checkpoint: {c}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+
+    let (_, a) = post(&s, "/v1/actions", &agent, &bash("ls"));
+    let c = wait_signed(&s, a["ledger"]["index"].as_u64().unwrap());
+    let note = airlock_tlog::Note::parse(c["checkpoint"].as_str().unwrap().as_bytes()).unwrap();
+    let cosigned = airlock_tlog::verify_cosignatures(
+        &note,
+        &[airlock_tlog::WitnessKey::parse(&witness_vkey).unwrap()],
+    )
+    .unwrap();
+    assert_eq!(cosigned.len(), 1, "{c}");
+    assert_eq!(metric(&s, "airlock_ledger_witness_quorum_met"), Some(1));
+
+    // The witness goes away: checkpoints go on, reported short of the quorum.
+    let _ = witness.kill();
+    let _ = witness.wait();
+    let (_, b) = post(&s, "/v1/actions", &agent, &bash("ls"));
+    wait_signed(&s, b["ledger"]["index"].as_u64().unwrap());
+    assert_eq!(metric(&s, "airlock_ledger_witness_quorum_met"), Some(0));
+    assert_eq!(metric(&s, "airlock_ledger_stopped"), Some(0));
+    let (_, still) = post(&s, "/v1/actions", &agent, &bash("ls"));
+    assert_eq!(
+        still["status"], "allowed",
+        "a missing cosignature never stops decisions: {still}"
+    );
 }

@@ -2013,6 +2013,18 @@ async fn metrics(State(st): S, headers: HeaderMap) -> ApiResult<String> {
         "# HELP airlock_reviews_due Sampled decisions waiting for a spot check.\n# TYPE airlock_reviews_due gauge\nairlock_reviews_due {reviews}\n"
     ));
     out.push_str(&st.approval_histogram());
+    let ledger = st.ledger.ledger();
+    let signed = ledger.signed();
+    out.push_str(&format!(
+        "# HELP airlock_ledger_entries Entries in this replica's ledger.\n# TYPE airlock_ledger_entries gauge\nairlock_ledger_entries {}\n\
+         # HELP airlock_ledger_signed_entries Entries covered by the latest signed checkpoint.\n# TYPE airlock_ledger_signed_entries gauge\nairlock_ledger_signed_entries {}\n\
+         # HELP airlock_ledger_witness_quorum_met Whether the latest checkpoint has its witnesses' cosignatures (1) or not (0).\n# TYPE airlock_ledger_witness_quorum_met gauge\nairlock_ledger_witness_quorum_met {}\n\
+         # HELP airlock_ledger_stopped Whether the ledger has stopped (1: everything is denied).\n# TYPE airlock_ledger_stopped gauge\nairlock_ledger_stopped {}\n",
+        ledger.size(),
+        signed.as_ref().map_or(0, |s| s.checkpoint.size()),
+        u8::from(signed.as_ref().is_none_or(|s| s.quorum_met)),
+        u8::from(ledger.failure().is_some()),
+    ));
     out.push_str(&format!(
         "# HELP airlock_halts_active Active halts.\n# TYPE airlock_halts_active gauge\nairlock_halts_active {}\n",
         st.active_halts()

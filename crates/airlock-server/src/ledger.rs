@@ -19,7 +19,8 @@ use std::sync::Arc;
 
 use airlock_audit::{Entry, Event};
 use airlock_ledger::{FileCheckpointStore, Ledger, LedgerOptions};
-use airlock_tlog::{SignerKey, VerifierKey};
+use airlock_tlog::{SignerKey, VerifierKey, WitnessKey};
+use airlock_witness::HttpWitness;
 
 /// Where the ledger lives and who signs it.
 #[derive(Debug, Clone, Default)]
@@ -36,6 +37,12 @@ pub struct LedgerConfig {
     /// This gateway's name in entries, and in the generated key's name
     /// (`airlock/GATEWAY`). Give each replica its own.
     pub gateway: String,
+    /// Independent witnesses asked to cosign every checkpoint: `URL=VKEY` (the
+    /// witness's URL prefix and its C2SP verifier key).
+    pub witnesses: Vec<String>,
+    /// How many of them must cosign; a checkpoint short of it is still signed by
+    /// the log, and reported (`/metrics`, stderr).
+    pub witness_quorum: usize,
 }
 
 /// The open ledger, and this gateway's name in its entries.
@@ -77,6 +84,27 @@ impl Recorder {
                     .map_err(|e| anyhow::anyhow!("--ledger-trusted-key `{k}`: {e}"))
             })
             .collect::<anyhow::Result<_>>()?;
+        for w in &config.witnesses {
+            let (url, vkey) = w.split_once('=').ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--witness `{w}` must be URL=VKEY (the witness's URL and its verifier key)"
+                )
+            })?;
+            let key = WitnessKey::parse(vkey).map_err(|e| {
+                anyhow::anyhow!("--witness `{w}`: the key is not a witness verifier key: {e}")
+            })?;
+            let witness =
+                HttpWitness::new(url, key).map_err(|e| anyhow::anyhow!("--witness `{w}`: {e}"))?;
+            options.witnesses.push(Arc::new(witness));
+        }
+        if config.witness_quorum > options.witnesses.len() {
+            anyhow::bail!(
+                "--witness-quorum {} is more than the {} witnesses given",
+                config.witness_quorum,
+                options.witnesses.len()
+            );
+        }
+        options.witness_quorum = config.witness_quorum;
         let mut outside = dir.clone().into_os_string();
         outside.push(".checkpoint");
         options.checkpoint_store = Some(Arc::new(FileCheckpointStore::new(PathBuf::from(outside))));

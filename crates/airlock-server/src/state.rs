@@ -30,6 +30,8 @@ pub struct AppState {
     /// before the change must not overwrite it with what it read (the kill switch
     /// holds from the very next request).
     halts_changed: std::sync::atomic::AtomicU64,
+    /// The last checkpoint size whose missing witness quorum was reported.
+    witness_reported: std::sync::atomic::AtomicU64,
     waiters: Mutex<HashMap<String, Arc<Notify>>>,
     /// The policy file, when there is one, and its modification time when loaded.
     policy_file: Option<std::path::PathBuf>,
@@ -88,6 +90,7 @@ impl AppState {
             policy: RwLock::new(Arc::new(policy)),
             halts: RwLock::new(Vec::new()),
             halts_changed: std::sync::atomic::AtomicU64::new(0),
+            witness_reported: std::sync::atomic::AtomicU64::new(0),
             waiters: Mutex::new(HashMap::new()),
             counters: Mutex::new(std::collections::BTreeMap::new()),
             approval_times: Mutex::new(std::collections::BTreeMap::new()),
@@ -415,6 +418,24 @@ impl AppState {
         }
         // A failure leaves the last known halts in place.
         let _ = self.refresh_halts().await;
+        self.report_witnesses();
+    }
+
+    /// Says once per checkpoint, on stderr, when its witnesses did not cosign it.
+    fn report_witnesses(&self) {
+        use std::sync::atomic::Ordering::SeqCst;
+        let Some(signed) = self.ledger.ledger().signed() else {
+            return;
+        };
+        let size = signed.checkpoint.size();
+        if signed.quorum_met || self.witness_reported.swap(size, SeqCst) == size {
+            return;
+        }
+        eprintln!(
+            "airlock: alert: the ledger's checkpoint at {size} entries has {} witness cosignatures, short of the quorum: {}",
+            signed.cosigned,
+            signed.witness_errors.join("; ")
+        );
     }
 
     /// Reads the active halts from the store into the cache every request checks.
