@@ -5,7 +5,6 @@
 
 mod client;
 
-
 /// mimalloc instead of the system allocator: the service allocates per request
 /// (JSON in, JSON out), and glibc's malloc cost ~15% of its CPU under load.
 #[global_allocator]

@@ -2,7 +2,8 @@
 //! allowed, permission changes that are denied, deletions held for an hour, and
 //! calls of unknown effect held for 3 s); every answer that acknowledged a record
 //! (200 with an id) is kept. The service is killed with SIGKILL while they run,
-//! then restarted on the same store. Every acknowledged record must still be there
+//! then restarted on the same store. Every acknowledged decision must be in the
+//! ledger at the index its answer named, and every acknowledged record still there
 //! for the agent that owns it, with the status it was acknowledged with (a short
 //! hold may have expired into a denial, nothing else), the long holds still wait
 //! in the approvers' queue, and the short holds whose deadline falls after the
@@ -73,6 +74,8 @@ struct Ack {
     id: String,
     status: String,
     expires_ms: Option<i64>,
+    /// The ledger index the answer named.
+    ledger: Option<u64>,
 }
 
 fn now_ms() -> i64 {
@@ -155,6 +158,7 @@ fn crash_under_load(backend: Backend) {
                             id: id.to_owned(),
                             status: r.json["status"].as_str().unwrap_or("?").to_owned(),
                             expires_ms: r.json["expires_ms"].as_i64(),
+                            ledger: r.json["ledger"]["index"].as_u64(),
                         }),
                         _ => anomalies
                             .lock()
@@ -217,6 +221,32 @@ fn crash_under_load(backend: Backend) {
         due_after_crash.len() >= 10,
         "the load ran too long for the test to mean anything: {} short holds left",
         due_after_crash.len()
+    );
+
+    // Every acknowledged decision is in the ledger, at the index its answer named:
+    // durable before it was answered (write-ahead).
+    let entries = ledger_entries(&backend.dir.join("ledger"));
+    let mut unledgered = Vec::new();
+    for a in &acks {
+        let recorded = a
+            .ledger
+            .and_then(|i| entries.get(i as usize))
+            .and_then(|e| match airlock_audit::Entry::parse(e).ok()?.event {
+                airlock_audit::Event::Decision(d) => Some(d.id == a.id && d.status == a.status),
+                _ => None,
+            });
+        if recorded != Some(true) {
+            unledgered.push(format!("{} (index {:?})", a.id, a.ledger));
+        }
+    }
+    assert!(
+        unledgered.is_empty(),
+        "[{}] {} of {} acknowledged decisions not in the ledger ({} whole entries): {:?}",
+        backend.label(),
+        unledgered.len(),
+        acks.len(),
+        entries.len(),
+        &unledgered[..unledgered.len().min(10)]
     );
 
     // Restart on the same store. The halted agent knocks at once, from several

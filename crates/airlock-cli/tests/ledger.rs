@@ -148,7 +148,7 @@ fn every_decision_and_human_act_is_in_the_ledger(backend: Backend) {
     let dir = backend.dir.join("ledger");
     let report = airlock_ledger::verify(&dir, &trust);
     assert!(report.is_ok(), "{report:?}");
-    let entries: Vec<Entry> = read_entries(&dir)
+    let entries: Vec<Entry> = ledger_entries(&dir)
         .into_iter()
         .map(|b| Entry::parse(&b).unwrap())
         .filter(|e| e.tenant == tenant)
@@ -202,7 +202,7 @@ fn every_decision_and_human_act_is_in_the_ledger(backend: Backend) {
     };
     assert_eq!(d.approval.as_deref(), Some(id));
     // A token never reaches the ledger.
-    let raw: Vec<u8> = read_entries(&dir).concat();
+    let raw: Vec<u8> = ledger_entries(&dir).concat();
     let raw = String::from_utf8_lossy(&raw);
     assert!(!raw.contains(&agent) && !raw.contains(&alice) && !raw.contains(&root));
 }
@@ -244,20 +244,6 @@ fn a_restart_continues_the_same_ledger() {
     assert_eq!(trust(&backend).1, vkey);
     let report = airlock_ledger::verify(backend.dir.join("ledger"), &trust(&backend).0);
     assert!(report.is_ok(), "{report:?}");
-}
-
-/// Every entry of the ledger directory, in order (the entries file's records).
-fn read_entries(dir: &std::path::Path) -> Vec<Vec<u8>> {
-    let bytes = std::fs::read(dir.join("entries")).unwrap();
-    let mut out = Vec::new();
-    let mut at = 0;
-    while at + 4 <= bytes.len() {
-        let len = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
-        let end = at + 4 + len;
-        out.push(bytes[at + 4..end].to_vec());
-        at = end + 8; // the record's check bytes
-    }
-    out
 }
 
 /// With a witness configured, the service's checkpoints carry the witness's

@@ -186,7 +186,10 @@ async fn submit(
     caller.require_agent()?;
     let input: Value = parse(&body)?;
     let policy = st.policy();
-    let action = action_of(input.clone(), &caller, &policy)?;
+    // The call as recorded and digested: keys sorted, no whitespace, so that the same
+    // call resubmitted with an approval has the same digest.
+    let call_json = input.to_string();
+    let action = action_of(input, &caller, &policy)?;
     let now = now_ms();
     let at = jiff::Timestamp::from_millisecond(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     let id = record_id(now)?;
@@ -199,7 +202,6 @@ async fn submit(
     if let Some(stopped) = st.ledger.failure() {
         return Ok(Json(ledger_closed(&policy_decision, &stopped)));
     }
-    let call_json = input.to_string();
     let counted = count_and_record(
         &st, &policy, &caller, &q, &call_json, &action, decision, id, now, at,
     )
