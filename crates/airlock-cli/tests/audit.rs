@@ -706,3 +706,111 @@ fn bad_usage_and_unreadable_input_exit_2_saying_what_was_wrong() {
     );
     assert!(!stderr(&out).contains(&secret));
 }
+
+#[test]
+fn verify_receipt_checks_the_witness_quorum() {
+    use airlock_tlog::{Checkpoint, Note, WitnessSigner, cosign};
+
+    let dir = scratch("receipt-witness").join("ledger");
+    let ledger = build(&dir, &history());
+    let mut receipt = ledger.receipt(6).unwrap();
+    drop(ledger);
+    let witness = WitnessSigner::from_seed("witness.example.com", &[9; 32]).unwrap();
+    let stranger = WitnessSigner::from_seed("stranger.example.com", &[8; 32]).unwrap();
+    let mut note = Note::parse(receipt.checkpoint.as_bytes()).unwrap();
+    let checkpoint = Checkpoint::parse(note.text()).unwrap();
+    note.add_signature(cosign(&witness, &checkpoint, 1_700_000_000));
+    receipt.checkpoint = note.to_string();
+    let file = dir.parent().unwrap().join("cosigned.json");
+    std::fs::write(&file, receipt.to_json()).unwrap();
+    let (ours, theirs) = (witness.key().to_string(), stranger.key().to_string());
+
+    let out = airlock(&[
+        "audit",
+        "verify-receipt",
+        s(&file),
+        "--key",
+        &vkey(1),
+        "--witness",
+        &ours,
+    ]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("cosigned:   witness.example.com at 2023-11-14T22:13:20Z"),
+        "{}",
+        stdout(&out)
+    );
+
+    // A quorum of two, when only one of the two witnesses cosigned.
+    let out = airlock(&[
+        "audit",
+        "verify-receipt",
+        s(&file),
+        "--key",
+        &vkey(1),
+        "--witness",
+        &ours,
+        "--witness",
+        &theirs,
+    ]);
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("witnesses: "), "{}", stdout(&out));
+
+    // One of the two suffices when the quorum says so.
+    let out = airlock(&[
+        "audit",
+        "verify-receipt",
+        s(&file),
+        "--key",
+        &vkey(1),
+        "--witness",
+        &ours,
+        "--witness",
+        &theirs,
+        "--quorum",
+        "1",
+    ]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+}
+
+#[test]
+fn a_torn_record_after_the_checkpoint_is_not_damage_but_one_under_it_is() {
+    let dir = standard("torn");
+    let path = dir.join("entries");
+    let clean = std::fs::read(&path).unwrap();
+    // Half a record at the end: what a reader sees while a write is in progress.
+    let mut torn = clean.clone();
+    torn.extend_from_slice(&[0, 0, 0, 40, b'{', b'"']);
+    std::fs::write(&path, &torn).unwrap();
+
+    let out = airlock(&["audit", "verify", s(&dir), "--key", &vkey(1)]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("an incomplete record of 6 bytes"),
+        "{}",
+        stdout(&out)
+    );
+    let out = airlock(&["audit", "log", s(&dir), "--unsigned"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(indices(&out).len(), 8);
+    assert!(
+        stderr(&out).contains("stopped at entry 8: its record is incomplete or damaged"),
+        "{}",
+        stderr(&out)
+    );
+
+    // The same damage to entry 2, which the checkpoint covers.
+    let entries: Vec<Vec<u8>> = history().iter().map(bytes).collect();
+    let offset: usize = entries[..2].iter().map(|e| e.len() + 12).sum::<usize>() + 20;
+    let mut damaged = clean;
+    damaged[offset] ^= 0x20;
+    std::fs::write(&path, &damaged).unwrap();
+    let out = airlock(&["audit", "log", s(&dir)]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(indices(&out), [0, 1]);
+    assert!(
+        stderr(&out).contains("entry 2 is covered by the signed checkpoint"),
+        "{}",
+        stderr(&out)
+    );
+}
