@@ -391,7 +391,11 @@ fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
         )?,
         None => writeln!(out, "checkpoint: none verified")?,
     }
-    let signed = report.checkpoint.as_ref().map_or(0, Checkpoint::size);
+    // Without a verified checkpoint nothing is known to be signed; say nothing.
+    let signed = report
+        .checkpoint
+        .as_ref()
+        .map_or(report.entries, Checkpoint::size);
     let secs = elapsed.as_secs_f64();
     let rate = if secs > 0.0 {
         format!("{:.0} entries/s", report.entries as f64 / secs)
@@ -609,7 +613,16 @@ fn query(args: &QueryArgs, output: Output) -> anyhow::Result<ExitCode> {
     let mut unsigned_hidden = 0u64;
     while args.limit.is_none_or(|l| shown < l) {
         let (index, bytes) = match entries.next() {
-            None => break,
+            None => {
+                let end = entries.next_index();
+                if end < signed {
+                    eprintln!(
+                        "airlock: {name}: the entries file holds {end} entries, but the signed checkpoint covers {signed}: entries were removed; run `airlock audit verify`"
+                    );
+                    damaged = true;
+                }
+                break;
+            }
             Some(Ok(item)) => item,
             Some(Err(e)) => {
                 let index = entries.next_index();
@@ -635,7 +648,10 @@ fn query(args: &QueryArgs, output: Output) -> anyhow::Result<ExitCode> {
         let entry = match Entry::parse(&bytes) {
             Ok(e) => e,
             Err(e) => {
-                eprintln!("airlock: {name}: entry {index} is not an airlock ledger entry: {e}");
+                // The first one, with why; the rest are counted.
+                if not_entries == 0 {
+                    eprintln!("airlock: {name}: entry {index} is not an airlock ledger entry: {e}");
+                }
                 not_entries += 1;
                 continue;
             }
@@ -668,6 +684,11 @@ fn query(args: &QueryArgs, output: Output) -> anyhow::Result<ExitCode> {
     if unsigned_hidden > 0 {
         eprintln!(
             "airlock: {name}: {unsigned_hidden} entries after the signed checkpoint ({signed} entries) are not shown: not yet signed; --unsigned shows them"
+        );
+    }
+    if not_entries > 1 {
+        eprintln!(
+            "airlock: {name}: {not_entries} entries in all are not airlock ledger entries (not shown)"
         );
     }
     if damaged || not_entries > 0 {

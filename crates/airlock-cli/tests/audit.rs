@@ -266,6 +266,7 @@ fn a_wrong_key_fails_verification() {
     let text = stdout(&out);
     assert!(text.contains("checkpoint: none verified"), "{text}");
     assert!(text.contains("does not verify"), "{text}");
+    assert!(!text.contains("not yet signed"), "{text}");
 }
 
 #[test]
@@ -810,6 +811,22 @@ fn a_torn_record_after_the_checkpoint_is_not_damage_but_one_under_it_is() {
     assert_eq!(indices(&out), [0, 1]);
     assert!(
         stderr(&out).contains("entry 2 is covered by the signed checkpoint"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Signed entries cut off the end: the first three are left.
+    let three: usize = entries[..3].iter().map(|e| e.len() + 12).sum();
+    let mut cut = std::fs::read(&path).unwrap();
+    cut[offset] ^= 0x20; // repaired
+    cut.truncate(three);
+    std::fs::write(&path, &cut).unwrap();
+    let out = airlock(&["audit", "log", s(&dir)]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(indices(&out), [0, 1, 2]);
+    assert!(
+        stderr(&out)
+            .contains("the entries file holds 3 entries, but the signed checkpoint covers 8"),
         "{}",
         stderr(&out)
     );
