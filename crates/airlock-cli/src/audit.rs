@@ -70,7 +70,8 @@ pub enum AuditCommand {
     /// `jsonl`: each entry as stored, with its "index" first. `ocsf`: each entry
     /// as an OCSF API Activity (class 6003) event, metadata.uid = ORIGIN/INDEX
     /// (the origin from the directory's checkpoint). Same filters and rules as
-    /// `audit log`.
+    /// `audit log`. Exits 1 if an entry is not an airlock entry or a signed entry
+    /// is damaged.
     Export(ExportArgs),
 }
 

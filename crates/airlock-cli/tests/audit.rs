@@ -831,3 +831,23 @@ fn a_torn_record_after_the_checkpoint_is_not_damage_but_one_under_it_is() {
         stderr(&out)
     );
 }
+
+#[test]
+fn every_audit_command_has_help() {
+    for (command, says) in [
+        ("verify", "--checkpoint <FILE>"),
+        ("verify-receipt", "--witness <WKEY>"),
+        ("log", "--unsigned"),
+        ("export", "--format <FORMAT>"),
+    ] {
+        let out = airlock(&["audit", command, "--help"]);
+        assert_eq!(code(&out), 0, "{command}");
+        let text = stdout(&out);
+        assert!(text.contains("Usage: airlock audit"), "{command}: {text}");
+        assert!(text.contains(says), "{command}: {text}");
+        assert!(
+            text.contains("Exits") || command == "export",
+            "{command}: {text}"
+        );
+    }
+}
