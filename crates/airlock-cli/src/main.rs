@@ -3,6 +3,7 @@
 //! This is an edge crate: it reads files, stdin and the clock, and hands pure data to
 //! `airlock-policy`.
 
+mod audit;
 mod client;
 
 /// mimalloc instead of the system allocator: the service allocates per request
@@ -190,6 +191,12 @@ enum Command {
         /// Print every case, not only failures.
         #[arg(long, short)]
         verbose: bool,
+    },
+    /// Audit a ledger with only its public keys: verify it, check receipts, query
+    /// and export its entries (docs/audit.md).
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
     },
     /// Print the JSON Schema of an Action or a Decision.
     Schema {
@@ -379,6 +386,7 @@ fn main() -> ExitCode {
             verbose,
         } => test(&files, policy.as_deref(), verbose),
         Command::Witness(args) => airlock_witness::cli::run(args),
+        Command::Audit { command } => audit::run(command),
         Command::Schema { which } => {
             let schema = match which {
                 SchemaKind::Action => airlock_model::action_schema(),

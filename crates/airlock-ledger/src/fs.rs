@@ -44,6 +44,12 @@ pub trait Fs: Send + Sync + fmt::Debug {
     fn try_lock(&self, path: &Path) -> io::Result<Box<dyn LockGuard>>;
     /// Opens `path` for reading and writing, creating it if `create`.
     fn open_log(&self, path: &Path, create: bool) -> io::Result<Box<dyn LogFile>>;
+    /// Opens an existing `path` for reading only: what a verifier or a reader
+    /// beside the writer uses, so that it works on a read-only copy or mount and
+    /// can never write. By default [`Fs::open_log`] without creating.
+    fn open_read(&self, path: &Path) -> io::Result<Box<dyn LogFile>> {
+        self.open_log(path, false)
+    }
     /// Reads a whole file.
     fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
     /// Creates or replaces `path` with `data` and makes the bytes durable
@@ -118,6 +124,11 @@ impl Fs for OsFs {
             .truncate(false)
             .open(path)?;
         Ok(Box::new(OsLog(file)))
+    }
+
+    fn open_read(&self, path: &Path) -> io::Result<Box<dyn LogFile>> {
+        // Writes through this handle fail (the file is not open for writing).
+        Ok(Box::new(OsLog(File::open(path)?)))
     }
 
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {

@@ -149,6 +149,13 @@
 //! and, on a fork or rollback, returns both signed checkpoints and the failing
 //! proof as portable [`Evidence`].
 //!
+//! # Reading beside the writer
+//!
+//! [`read_entries`] (every entry, in order, each record's check value checked)
+//! and [`read_checkpoint`] (what the writer signed last, signatures not checked)
+//! take no lock and open nothing for writing: `airlock audit log` and `export`
+//! use them while the gateway keeps appending.
+//!
 //! # Design decisions
 //!
 //! - **The lock** is std's `File::try_lock` (stable since Rust 1.89; the
@@ -170,9 +177,9 @@
 //!
 //! # Not done yet
 //!
-//! - The auditor CLI (`airlock audit …`), entry formats, retention and pruning,
-//!   and wiring the ledger (and its witnesses) into the gateway: later parts of
-//!   issue 6.
+//! - Retention and pruning: a later part of issue 6. (The entry format is
+//!   `airlock-audit`'s; the auditor's commands are `airlock audit …`; witnesses are
+//!   `airlock-witness`'s; the gateway writes the ledger through `airlock-server`.)
 //! - Without a [`CheckpointStore`] outside the directory, a restore of the whole
 //!   directory (checkpoint included) from an old backup cannot be detected
 //!   locally; witnesses detect it (they refuse to cosign), but the ledger then
@@ -196,6 +203,7 @@ mod error;
 pub mod fs;
 mod layout;
 mod ledger;
+mod read;
 mod record;
 mod verify;
 mod witness;
@@ -204,6 +212,7 @@ mod witnesses;
 pub use error::{Error, Result};
 pub use layout::{CHECKPOINT, ENTRIES, LOCK, STATE, State};
 pub use ledger::{Ledger, LedgerOptions, Pending, Recovery, SignedCheckpoint};
+pub use read::{Entries, read_checkpoint, read_checkpoint_with, read_entries, read_entries_with};
 pub use record::MAX_ENTRY;
 pub use verify::{
     Consistency, Evidence, Problem, Report, verify, verify_consistent, verify_consistent_with,

@@ -118,9 +118,11 @@ pub(crate) fn skip(buf: &[u8]) -> Result<usize, Bad> {
     Ok(len)
 }
 
-/// Reads a log file sequentially in large chunks and yields its records.
-pub(crate) struct Scanner<'f> {
-    file: &'f dyn LogFile,
+/// Reads a log file sequentially in large chunks and yields its records. `F` is
+/// a borrowed file (`&dyn LogFile`) or an owned one (`Box<dyn LogFile>`, for a
+/// reader that outlives the function that opened the file).
+pub(crate) struct Scanner<F> {
+    file: F,
     file_len: u64,
     buf: Vec<u8>,
     /// Offset in the file of `buf[0]`.
@@ -133,8 +135,12 @@ pub(crate) struct Scanner<'f> {
 
 const CHUNK: usize = 4 << 20;
 
-impl<'f> Scanner<'f> {
-    pub(crate) fn new(file: &'f dyn LogFile, start: u64, file_len: u64) -> Scanner<'f> {
+impl<F> Scanner<F>
+where
+    F: std::ops::Deref,
+    F::Target: LogFile,
+{
+    pub(crate) fn new(file: F, start: u64, file_len: u64) -> Scanner<F> {
         Scanner {
             file,
             file_len,

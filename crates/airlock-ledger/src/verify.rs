@@ -198,7 +198,7 @@ pub fn verify_with(fs: &dyn Fs, dir: &Path, trust: &LogTrust) -> Report {
         ));
     }
 
-    let file = match fs.open_log(&entries_path, false) {
+    let file = match fs.open_read(&entries_path) {
         Ok(f) => Some(f),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => {
