@@ -201,6 +201,42 @@ fn every_decision_and_human_act_is_in_the_ledger(backend: Backend) {
         unreachable!()
     };
     assert_eq!(d.approval.as_deref(), Some(id));
+    // The auditor's commands agree, with only the public key.
+    let vkey = format!("@{}", backend.dir.join("ledger.vkey").display());
+    let audit = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_airlock"))
+            .arg("audit")
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let dir_arg = dir.to_str().unwrap();
+    let (code, out, err) = audit(&["verify", dir_arg, "--key", &vkey]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let (code, out, err) = audit(&["log", dir_arg, "--tenant", &tenant, "--decision", "deny"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let denials: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(denials.len(), 1, "{out}");
+    assert_eq!(denials[0]["id"], denied["id"], "{out}");
+    let (code, out, err) = audit(&[
+        "export", dir_arg, "--format", "ocsf", "--tenant", &tenant, "--kind", "vote",
+    ]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let vote: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        (vote["class_uid"].as_u64(), &vote["actor"]["user"]["name"]),
+        (Some(6003), &json!("alice")),
+        "{vote}"
+    );
+
     // A token never reaches the ledger.
     let raw: Vec<u8> = ledger_entries(&dir).concat();
     let raw = String::from_utf8_lossy(&raw);
