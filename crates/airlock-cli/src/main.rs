@@ -119,6 +119,11 @@ enum Command {
         /// checkpoint is still signed, and reported.
         #[arg(long, env = "AIRLOCK_WITNESS_QUORUM", default_value_t = 0)]
         witness_quorum: usize,
+        /// Also write the ledger's C2SP entry bundles (tile/entries/…), making its
+        /// directory a complete static tlog-tiles log for any C2SP client; they copy
+        /// every entry once more.
+        #[arg(long, env = "AIRLOCK_LEDGER_ENTRY_BUNDLES")]
+        ledger_entry_bundles: bool,
     },
     /// Pending approvals on a running service: list, show, approve, reject.
     Approvals {
@@ -353,6 +358,7 @@ fn main() -> ExitCode {
             gateway_id,
             witnesses,
             witness_quorum,
+            ledger_entry_bundles,
         } => serve(airlock_server::Config {
             listen,
             data_dir,
@@ -369,6 +375,7 @@ fn main() -> ExitCode {
                 gateway: gateway_id,
                 witnesses,
                 witness_quorum,
+                entry_bundles: ledger_entry_bundles,
             },
         }),
         Command::Policy {

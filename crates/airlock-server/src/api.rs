@@ -16,6 +16,7 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Json;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -181,7 +182,7 @@ async fn submit(
     headers: HeaderMap,
     Query(q): Query<SubmitQuery>,
     body: Bytes,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let caller = auth::caller(&st, &headers).await?;
     caller.require_agent()?;
     let input: Value = parse(&body)?;
@@ -200,7 +201,7 @@ async fn submit(
     decision.id = action.id.clone();
     let policy_decision = decision.clone();
     if let Some(stopped) = st.ledger.failure() {
-        return Ok(Json(ledger_closed(&policy_decision, &stopped)));
+        return Ok(Json(ledger_closed(&policy_decision, &stopped)).into_response());
     }
     let counted = count_and_record(
         &st, &policy, &caller, &q, &call_json, &action, decision, id, now, at,
@@ -220,11 +221,14 @@ async fn submit(
                     "decision": decision,
                     "error": e,
                     "ledger": { "index": index },
-                }))),
-                Err(le) => Ok(Json(ledger_closed(&policy_decision, &le))),
+                }))
+                .into_response()),
+                Err(le) => Ok(Json(ledger_closed(&policy_decision, &le)).into_response()),
             }
         }
-        Err(ApiError::LedgerUnavailable(e)) => Ok(Json(ledger_closed(&policy_decision, &e))),
+        Err(ApiError::LedgerUnavailable(e)) => {
+            Ok(Json(ledger_closed(&policy_decision, &e)).into_response())
+        }
         other => other,
     }
 }
@@ -441,7 +445,7 @@ async fn count_and_record(
     id: String,
     now: i64,
     at: jiff::Timestamp,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     if decision.decision != Tier::Deny {
         let mut tripped = false;
         for limit in policy.limits(action, &caller.tenant, at) {
@@ -503,7 +507,8 @@ async fn count_and_record(
                     return Ok(Json(json!({
                         "id": approval, "status": Status::Consumed, "allowed": true, "decision": decision,
                         "ledger": { "index": index },
-                    })));
+                    }))
+                    .into_response());
                 }
                 let steps = grant.step_digests().len();
                 decision.reason = format!(
@@ -608,19 +613,22 @@ async fn count_and_record(
         tokio::join!(st.store.insert(record), st.record(&caller.tenant, event));
     let index = recorded.map_err(ApiError::LedgerUnavailable)?;
     stored?;
-    let mut answer = json!({
-        "id": id,
-        "status": status,
-        "allowed": status == Status::Allowed,
-        "decision": decision,
-        "ledger": { "index": index },
-    });
-    if let Some((plan, step, steps)) = plan_step {
-        answer["plan"] = json!({ "id": plan, "step": step + 1, "steps": steps });
-    }
-    if status == Status::Pending {
-        answer["wait"] = json!(format!("/v1/actions/{id}?wait=30s"));
-        answer["expires_ms"] = json!(expires_ms);
+    let pending = status == Status::Pending;
+    let answer = Answer {
+        id: &id,
+        status,
+        allowed: status == Status::Allowed,
+        decision: &decision,
+        ledger: LedgerRef { index },
+        plan: plan_step.map(|(id, step, steps)| PlanRef {
+            id,
+            step: step + 1,
+            steps,
+        }),
+        wait: pending.then(|| format!("/v1/actions/{id}?wait=30s")),
+        expires_ms: if pending { expires_ms } else { None },
+    };
+    if pending && st.webhook.is_some() {
         st.notify(json!({
             "event": "approval.requested",
             "tenant": caller.tenant, "id": id, "agent": caller.name,
@@ -633,7 +641,36 @@ async fn count_and_record(
             ),
         }));
     }
-    Ok(Json(answer))
+    Ok(Json(answer).into_response())
+}
+
+/// What an agent is answered for a call (the hot path: serialised directly, not
+/// through a JSON tree).
+#[derive(Serialize)]
+struct Answer<'a> {
+    id: &'a str,
+    status: Status,
+    allowed: bool,
+    decision: &'a Decision,
+    ledger: LedgerRef,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plan: Option<PlanRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wait: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_ms: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct LedgerRef {
+    index: u64,
+}
+
+#[derive(Serialize)]
+struct PlanRef {
+    id: String,
+    step: u32,
+    steps: usize,
 }
 
 /// The Action an agent's input stands for: classified from a raw call, or given as

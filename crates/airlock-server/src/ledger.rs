@@ -43,6 +43,11 @@ pub struct LedgerConfig {
     /// How many of them must cosign; a checkpoint short of it is still signed by
     /// the log, and reported (`/metrics`, stderr).
     pub witness_quorum: usize,
+    /// Also write C2SP entry bundles (`tile/entries/…`), so that the directory is a
+    /// complete static tlog-tiles log for any C2SP client. Off by default: they copy
+    /// every entry once more at each checkpoint, and `airlock audit` reads the
+    /// `entries` file.
+    pub entry_bundles: bool,
 }
 
 /// The open ledger, and this gateway's name in its entries.
@@ -105,6 +110,7 @@ impl Recorder {
             );
         }
         options.witness_quorum = config.witness_quorum;
+        options.entry_bundles = config.entry_bundles;
         let mut outside = dir.clone().into_os_string();
         outside.push(".checkpoint");
         options.checkpoint_store = Some(Arc::new(FileCheckpointStore::new(PathBuf::from(outside))));
