@@ -61,6 +61,9 @@ pub async fn time_listing(
                 String::from_utf8_lossy(&body)
             );
         }
+        if std::env::var_os("LOADGEN_TRACE").is_some() {
+            eprintln!("listing {i}: {took:?}");
+        }
         if i >= warmup {
             latency.record(took);
             head_latency.record(head.saturating_duration_since(t0));
