@@ -983,6 +983,12 @@ fn body_cases(w: &mut World) {
             root.clone(),
             r#"{"name":"alice","roles":["viewer"]}"#.into(),
         ),
+        (
+            "POST",
+            format!("/v1/actions/{}/outcome", w.allowed),
+            kiro.clone(),
+            r#"{"outcome":"executed","detail":"ok"}"#.into(),
+        ),
     ];
     for (m, p, t, good) in &endpoints {
         let e = (*m, p.as_str(), t.as_str());
@@ -1503,6 +1509,7 @@ fn oversized_cases(w: &mut World) {
         ("/v1/agents".to_owned(), &root),
         ("/v1/humans".to_owned(), &root),
         (format!("/v1/reviews/{}", w.reviewable), &carol),
+        (format!("/v1/actions/{}/outcome", w.allowed), &kiro),
     ] {
         w.refused(
             "a body of 1 MiB + 1 byte",
@@ -1565,9 +1572,96 @@ fn array_cases(w: &mut World) {
     }
 }
 
+/// Outcomes: only a known outcome, a bounded detail, of a call that went through,
+/// by the agent whose call it was; receipts of entries that exist.
+fn outcome_cases(w: &mut World) {
+    let (kiro, ops, carol) = (w.kiro.clone(), w.ops.clone(), w.carol.clone());
+    let of = |id: &str| format!("/v1/actions/{id}/outcome");
+    let allowed = of(&w.allowed);
+    for (what, path, token, body, status, needle) in [
+        (
+            "an unknown outcome",
+            allowed.clone(),
+            &kiro,
+            r#"{"outcome":"maybe"}"#.to_owned(),
+            400,
+            "executed",
+        ),
+        (
+            "a detail over 4 KiB",
+            allowed.clone(),
+            &kiro,
+            format!(r#"{{"outcome":"failed","detail":"{}"}}"#, "d".repeat(4097)),
+            400,
+            "4,096",
+        ),
+        (
+            "a pending call",
+            of(&w.pending),
+            &kiro,
+            r#"{"outcome":"executed"}"#.to_owned(),
+            409,
+            "pending",
+        ),
+        (
+            "an expired call",
+            of(&w.expired),
+            &kiro,
+            r#"{"outcome":"executed"}"#.to_owned(),
+            409,
+            "expired",
+        ),
+        (
+            "another agent's call",
+            allowed.clone(),
+            &ops,
+            r#"{"outcome":"executed"}"#.to_owned(),
+            404,
+            "no action",
+        ),
+        (
+            "a human",
+            allowed.clone(),
+            &carol,
+            r#"{"outcome":"executed"}"#.to_owned(),
+            403,
+            "agent",
+        ),
+        (
+            "no such call",
+            of("act_nope"),
+            &kiro,
+            r#"{"outcome":"executed"}"#.to_owned(),
+            404,
+            "no action",
+        ),
+    ] {
+        w.refused(
+            what,
+            "POST",
+            &path,
+            Auth::Bearer(token),
+            body.as_bytes(),
+            status,
+            needle,
+        );
+    }
+    for (what, query, status) in [
+        ("no index", "", 400),
+        ("a negative index", "?index=-1", 400),
+        ("an index past the end", "?index=99999999", 404),
+        ("an index that is not a number", "?index=x", 400),
+        ("an unknown parameter", "?index=0&x=1", 400),
+    ] {
+        let path = format!("/v1/ledger/receipt{query}");
+        w.refused(what, "GET", &path, Auth::Bearer(&carol), b"", status, "");
+    }
+}
+
 fn bad_input_changes_nothing(backend: Backend) {
     let mut w = world(&backend);
     auth_cases(&mut w);
+    outcome_cases(&mut w);
     vote_cases(&mut w);
     query_cases(&mut w);
     body_cases(&mut w);

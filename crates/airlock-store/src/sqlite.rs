@@ -498,11 +498,14 @@ impl ReadPool {
             None => {
                 let c = Connection::open(&self.path).map_err(db_err)?;
                 c.busy_timeout(BUSY_TIMEOUT).map_err(db_err)?;
-                // Memory-mapped reads and a larger page cache: listing 10,000 records
-                // reads megabytes, which should not go through read() page by page.
+                // Memory-mapped reads: listing 10,000 records reads megabytes, which
+                // should not go through read() page by page. Pages read through the
+                // map are not copied into the page cache, so that stays small: a
+                // cache of 32 MiB per connection let the heap creep for as long as
+                // the database grew.
                 c.execute_batch(
                     "PRAGMA query_only = ON; PRAGMA mmap_size = 268435456; \
-                     PRAGMA cache_size = -32768;",
+                     PRAGMA cache_size = -2048;",
                 )
                 .map_err(db_err)?;
                 Ok(c)
