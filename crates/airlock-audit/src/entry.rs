@@ -221,6 +221,31 @@ impl Entry {
         serde_json::from_slice(bytes).map_err(|e| EntryError::Malformed(e.to_string()))
     }
 
+    /// The human who acted (voted, halted, resumed, changed the policy or a
+    /// credential, reviewed), if a human did.
+    pub fn human(&self) -> Option<&str> {
+        match &self.event {
+            Event::Vote { approver, .. } => Some(approver),
+            Event::Halt { by, .. }
+            | Event::Resume { by, .. }
+            | Event::Policy { by, .. }
+            | Event::Credential { by, .. } => Some(by),
+            Event::Review { reviewer, .. } => Some(reviewer),
+            Event::Decision(_) | Event::Expiry { .. } | Event::Outcome { .. } => None,
+        }
+    }
+
+    /// The operator a decision names: the human the agent acts for, if known.
+    pub fn operator(&self) -> Option<&str> {
+        match &self.event {
+            Event::Decision(d) => d.operator.as_deref().or(match &d.action {
+                Recorded::Action(a) => a.who.operator.as_deref(),
+                Recorded::Digest { .. } => None,
+            }),
+            _ => None,
+        }
+    }
+
     /// The entry's kind, as its `kind` field names it.
     pub fn kind(&self) -> &'static str {
         match &self.event {

@@ -1,6 +1,6 @@
 use airlock_model::Tier;
 
-use crate::entry::{Entry, Event, Recorded};
+use crate::entry::{Entry, Event};
 
 /// Which entries `airlock audit log` shows. Every condition given must hold.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -96,39 +96,17 @@ impl Filter {
         {
             return false;
         }
-        if let Some(by) = &self.by {
-            let who = match &e.event {
-                Event::Vote { approver, .. } => Some(approver),
-                Event::Halt { by, .. }
-                | Event::Resume { by, .. }
-                | Event::Policy { by, .. }
-                | Event::Credential { by, .. } => Some(by),
-                Event::Review { reviewer, .. } => Some(reviewer),
-                _ => None,
-            };
-            if who != Some(by) {
-                return false;
-            }
+        if self.by.as_deref().is_some_and(|by| e.human() != Some(by)) {
+            return false;
         }
         true
-    }
-}
-
-/// The operator an entry names, if any (for display).
-pub(crate) fn operator(e: &Entry) -> Option<&str> {
-    match &e.event {
-        Event::Decision(d) => d.operator.as_deref().or(match &d.action {
-            Recorded::Action(a) => a.who.operator.as_deref(),
-            Recorded::Digest { .. } => None,
-        }),
-        _ => None,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entry::{DecisionEntry, Event};
+    use crate::entry::{DecisionEntry, Event, Recorded};
 
     fn decision(agent: &str, tier: Tier, rule: &str, time_ms: i64) -> Entry {
         Entry::new(

@@ -22,7 +22,6 @@ use airlock_model::{Effect, Tier};
 use serde_json::{Value, json};
 
 use crate::entry::{Entry, Event, Recorded};
-use crate::filter::operator;
 
 /// The OCSF schema version these events follow.
 pub const OCSF_VERSION: &str = "1.5.0";
@@ -101,7 +100,7 @@ pub fn event(origin: &str, index: u64, e: &Entry) -> Value {
                 "disposition": disposition,
                 "actor": {
                     "user": {"name": d.agent, "uid": d.agent, "type_id": 99, "type": "AI agent"},
-                    "invoked_by": operator(e),
+                    "invoked_by": e.operator(),
                 },
                 "api": {
                     "operation": operation,
@@ -129,15 +128,7 @@ pub fn event(origin: &str, index: u64, e: &Entry) -> Value {
         }
         other => {
             let details = serde_json::to_value(other).unwrap_or(Value::Null);
-            let actor = match other {
-                Event::Vote { approver, .. } => Some(approver),
-                Event::Halt { by, .. }
-                | Event::Resume { by, .. }
-                | Event::Policy { by, .. }
-                | Event::Credential { by, .. } => Some(by),
-                Event::Review { reviewer, .. } => Some(reviewer),
-                _ => None,
-            };
+            let actor = e.human();
             let obj = json!({
                 "activity_id": 99,
                 "activity_name": "Other",
