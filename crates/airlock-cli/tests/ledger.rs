@@ -393,3 +393,33 @@ fn the_services_checkpoints_are_cosigned_by_a_real_witness() {
         "a missing cosignature never stops decisions: {still}"
     );
 }
+
+/// Stopped with SIGTERM, the service signs a last checkpoint: the ledger it leaves
+/// vouches for every entry.
+#[test]
+fn a_clean_stop_signs_every_entry() {
+    let backend = Backend::sqlite("ledger-sigterm");
+    let root = unique("al_root_");
+    let mut s = backend.start("default", &root, None);
+    let agent = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
+    let mut last = 0;
+    for cmd in ["ls", "cat README.md", "kubectl delete namespace prod"] {
+        let (_, v) = post(&s, "/v1/actions", &agent, &bash(cmd));
+        last = v["ledger"]["index"].as_u64().unwrap();
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &s.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = s.child.wait().unwrap();
+    assert!(exit.success(), "a clean stop: {exit:?}");
+    let dir = backend.dir.join("ledger");
+    let signed = airlock_ledger::read_checkpoint(&dir)
+        .unwrap()
+        .expect("a checkpoint");
+    assert_eq!(signed.checkpoint.size(), last + 1);
+    assert_eq!(ledger_entries(&dir).len() as u64, last + 1);
+    let report = airlock_ledger::verify(&dir, &trust(&backend).0);
+    assert!(report.is_ok(), "{report:?}");
+}

@@ -119,8 +119,43 @@ pub async fn serve(
         state.ledger.verifier_key()
     );
     on_ready(addr, bootstrap);
-    axum::serve(listener, api::router(state)).await?;
+    axum::serve(listener, api::router(state.clone()))
+        .with_graceful_shutdown(stop_signal())
+        .await?;
+    // Stopped on purpose: sign a checkpoint of everything recorded, so that the
+    // ledger left behind vouches for every entry (a crash leaves the unsigned tail
+    // durable, and the next start signs it).
+    match state.ledger.ledger().sign_checkpoint().await {
+        Ok(signed) => eprintln!(
+            "airlock: stopped; the ledger's last checkpoint covers all {} entries",
+            signed.checkpoint.size()
+        ),
+        Err(e) => eprintln!("airlock: stopped; the ledger could not sign a last checkpoint: {e}"),
+    }
     Ok(())
+}
+
+/// SIGTERM (a service manager stopping the service) or Ctrl-C.
+async fn stop_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            // No handler: only Ctrl-C stops it gracefully.
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
 }
 
 /// What other replicas do, as they do it (PostgreSQL): an approval or rejection
