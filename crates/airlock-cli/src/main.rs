@@ -5,6 +5,7 @@
 
 mod audit;
 mod client;
+mod hook;
 
 /// mimalloc instead of the system allocator: the service allocates per request
 /// (JSON in, JSON out), and glibc's malloc cost ~15% of its CPU under load.
@@ -210,6 +211,9 @@ enum Command {
     },
     // The witness's options and help live in airlock-witness.
     Witness(airlock_witness::cli::WitnessArgs),
+    /// A coding agent's pre-tool hook (claude-code, cursor, codex, gemini, kiro):
+    /// the agent's payload on stdin, the verdict in its own format (docs/hooks.md).
+    Hook(hook::HookArgs),
 }
 
 /// Where the service is and who you are.
@@ -393,6 +397,7 @@ fn main() -> ExitCode {
             verbose,
         } => test(&files, policy.as_deref(), verbose),
         Command::Witness(args) => airlock_witness::cli::run(args),
+        Command::Hook(args) => hook::run(args),
         Command::Audit { command } => audit::run(command),
         Command::Schema { which } => {
             let schema = match which {
