@@ -364,3 +364,103 @@ fn the_service_down_fails_closed() {
     assert_eq!(decision, "deny");
     assert!(reason.contains("AIRLOCK_AGENT_KEY"), "{reason}");
 }
+
+/// Claude Code's `http` hook type, served by the service: the same verdicts, in the
+/// hook's JSON, a held call waited on and used once approved; a human's token is
+/// refused (nothing is decided for it).
+#[test]
+fn claude_codes_http_hook_is_served_by_the_service() {
+    let root = unique("al_root_");
+    let s = Backend::sqlite("hooks-http").start("default", &root, None);
+    let key = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
+    let alice = new_approver(&s, "alice");
+    let decide = |cmd: &str, wait: &str| {
+        let (code, v) = http(
+            &s.addr,
+            "POST",
+            &format!("/v1/hooks/claude-code?wait={wait}"),
+            Some(&key),
+            &claude(cmd),
+        );
+        assert_eq!(code, 200, "{v}");
+        (
+            v["hookSpecificOutput"]["permissionDecision"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+            v["hookSpecificOutput"]["permissionDecisionReason"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        )
+    };
+    assert_eq!(decide("ls", "1s").0, "allow");
+    let (d, reason) = decide(
+        "aws iam attach-role-policy --role-name x --policy-arn arn:aws:iam::aws:policy/AdministratorAccess",
+        "1s",
+    );
+    assert_eq!(d, "deny", "{reason}");
+    let (d, reason) = decide("kubectl delete deployment api -n prod", "1s");
+    assert_eq!(d, "deny");
+    assert!(reason.contains("held for approval as act_"), "{reason}");
+    let approver = {
+        let (addr, alice) = (s.addr.clone(), alice.clone());
+        std::thread::spawn(move || {
+            let t = Instant::now();
+            loop {
+                let (_, list) = http(&addr, "GET", "/v1/approvals", Some(&alice), "");
+                let ids: Vec<String> = list["approvals"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|a| a["status"] == "pending")
+                    .map(|a| a["id"].as_str().unwrap().to_owned())
+                    .collect();
+                if ids.len() >= 2 {
+                    // The newest: the call now waiting.
+                    http(
+                        &addr,
+                        "POST",
+                        &format!("/v1/approvals/{}/approve", ids[0]),
+                        Some(&alice),
+                        "{}",
+                    );
+                    return;
+                }
+                assert!(
+                    t.elapsed() < Duration::from_secs(10),
+                    "no request to approve"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+    };
+    let (d, reason) = decide("kubectl delete deployment worker -n prod", "20s");
+    approver.join().unwrap();
+    assert_eq!(d, "allow", "{reason}");
+    let (code, v) = http(
+        &s.addr,
+        "POST",
+        "/v1/hooks/claude-code",
+        Some(&alice),
+        &claude("ls"),
+    );
+    assert_eq!(code, 403, "{v}");
+    let (code, _) = http(
+        &s.addr,
+        "POST",
+        "/v1/hooks/claude-code",
+        None,
+        &claude("ls"),
+    );
+    assert_eq!(code, 401);
+    let (code, v) = http(
+        &s.addr,
+        "POST",
+        "/v1/hooks/claude-code?wait=1s",
+        Some(&key),
+        "not json",
+    );
+    assert_eq!(code, 200);
+    assert_eq!(v["hookSpecificOutput"]["permissionDecision"], "deny", "{v}");
+}

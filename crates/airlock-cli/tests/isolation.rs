@@ -156,7 +156,13 @@ const MATRIX: &[Row] = &[
     row("POST /v1/actions/{id}/outcome", "/v1/actions/{action}/outcome", r#"{"outcome":"executed"}"#, EVERYONE, NOBODY),
     row("GET /v1/ledger/receipt", "/v1/ledger/receipt?index={entry}", "", EVERYONE, NOBODY),
     row("GET /v1/ledger/checkpoint", "/v1/ledger/checkpoint", "", EVERYONE, HUMANS),
+    // Claude Code's http hook: B's agent's own call, recorded in B (the identity
+    // comes from the key, whatever the payload names).
+    row("POST /v1/hooks/claude-code", "/v1/hooks/claude-code?wait=1s", HOOK_AS_A, EVERYONE, &[Agent]),
 ];
+
+/// A Claude Code hook payload (the agent is never in it: the key says who).
+const HOOK_AS_A: &str = r#"{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"ls /home/{agent}"}}"#;
 
 /// Tenant A: its credentials and the records B aims at.
 struct TenantA {

@@ -58,6 +58,7 @@ pub const ROUTES: &[&str] = &[
     "POST /v1/actions/{id}/outcome",
     "GET /v1/ledger/checkpoint",
     "GET /v1/ledger/receipt",
+    "POST /v1/hooks/claude-code",
 ];
 
 /// Largest request body accepted.
@@ -73,6 +74,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/actions/{id}/outcome", post(outcome))
         .route("/v1/ledger/checkpoint", get(ledger_checkpoint))
         .route("/v1/ledger/receipt", get(ledger_receipt))
+        .route("/v1/hooks/claude-code", post(claude_code_hook))
         .route("/metrics", get(metrics))
         .route(
             "/v1/openapi.json",
@@ -1204,15 +1206,27 @@ async fn action_status(
         .transpose()?
         .unwrap_or_default();
     let deadline = tokio::time::Instant::now() + wait;
+    wait_while_pending(&st, &caller, &id, deadline)
+        .await
+        .map(|r| Json(status_view(&r)))
+}
+
+/// The record once it is no longer pending, or as it is at `deadline`.
+async fn wait_while_pending(
+    st: &AppState,
+    caller: &Caller,
+    id: &str,
+    deadline: tokio::time::Instant,
+) -> ApiResult<Record> {
     loop {
         let outcome = {
-            let notify = st.waiter(&id);
+            let notify = st.waiter(id);
             // Registered before the read: a vote landing between the read and the
             // wait still wakes us (Notify only wakes waiters already enabled).
             let notified = notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            match visible(&st, &caller, &id).await {
+            match visible(st, caller, id).await {
                 Ok(r) if r.status == Status::Pending && tokio::time::Instant::now() < deadline => {
                     // Woken by a vote or an expiry (on any replica, through the
                     // store's events where it has them); re-read every 100 ms anyway.
@@ -1226,8 +1240,119 @@ async fn action_status(
             }
         };
         // Nobody else waits on it here: the waiter entry goes.
-        st.forget(&id);
-        return outcome.map(|r| Json(status_view(&r)));
+        st.forget(id);
+        return outcome;
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HookQuery {
+    /// How long a held call is waited on (default 50 s, at most 60 s): below
+    /// Claude Code's hook timeout.
+    wait: Option<String>,
+}
+
+/// `POST /v1/hooks/claude-code`: Claude Code's `http` hook. The body is its
+/// `PreToolUse` payload, the agent's key in `Authorization`; the answer is the
+/// hook's JSON (`hookSpecificOutput.permissionDecision`). The call is decided as
+/// by `POST /v1/actions`; a call held for approval is waited on, and used if
+/// approved in time. A caller that is not an agent gets the API's 401 or 403;
+/// anything else, errors included, is a denial with the reason and 200, so that
+/// the hook blocks whatever the client's failure setting.
+async fn claude_code_hook(
+    State(st): S,
+    headers: HeaderMap,
+    Query(q): Query<HookQuery>,
+    body: Bytes,
+) -> Response {
+    // Who asks is checked first, with the API's own answers: nothing is decided
+    // for a caller that is not an agent.
+    let who = match auth::caller(&st, &headers).await {
+        Ok(c) => c.require_agent(),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = who {
+        return e.into_response();
+    }
+    let verdict = hook_verdict(st, headers, q, body)
+        .await
+        .unwrap_or_else(|e| airlock_hooks::Verdict::Deny(format!("airlock denies this call: {e}")));
+    let reply = airlock_hooks::reply(airlock_hooks::Agent::ClaudeCode, &verdict);
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        reply.stdout,
+    )
+        .into_response()
+}
+
+async fn hook_verdict(
+    st: Arc<AppState>,
+    headers: HeaderMap,
+    q: HookQuery,
+    body: Bytes,
+) -> ApiResult<airlock_hooks::Verdict> {
+    use airlock_hooks::Verdict;
+    let wait = match q.wait.as_deref() {
+        Some(w) => parse_wait(w)?,
+        None => Duration::from_secs(50),
+    };
+    let deadline = tokio::time::Instant::now() + wait;
+    let payload: Value = parse(&body)?;
+    let call = airlock_hooks::normalize(airlock_hooks::Agent::ClaudeCode, &payload)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?
+        .to_string();
+    let ask = |approval: Option<String>| {
+        let (st, headers, call) = (st.clone(), headers.clone(), call.clone());
+        async move {
+            let r = submit(
+                State(st),
+                headers,
+                Query(SubmitQuery { approval }),
+                Bytes::from(call),
+            )
+            .await?;
+            let bytes = axum::body::to_bytes(r.into_body(), 1 << 20)
+                .await
+                .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+            serde_json::from_slice::<Value>(&bytes)
+                .map_err(|e| ApiError::Unavailable(e.to_string()))
+        }
+    };
+    let answer = ask(None).await?;
+    let reason = answer["decision"]["reason"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    match answer["status"].as_str() {
+        Some("allowed") => Ok(Verdict::Allow(reason)),
+        Some("pending") => {
+            let id = answer["id"].as_str().unwrap_or("").to_owned();
+            let caller = auth::caller(&st, &headers).await?;
+            let r = wait_while_pending(&st, &caller, &id, deadline).await?;
+            match r.status {
+                Status::Approved => {
+                    let used = ask(Some(id.clone())).await;
+                    Ok(match used {
+                        Ok(u) if u["allowed"] == true => Verdict::Allow(format!(
+                            "approved ({})",
+                            r.resolution.as_deref().unwrap_or("by the approvers")
+                        )),
+                        Ok(u) => Verdict::Deny(format!("approved as {id}, but not usable: {u}")),
+                        Err(e) => Verdict::Deny(format!("approved as {id}, but not usable: {e}")),
+                    })
+                }
+                Status::Pending => Ok(Verdict::Deny(format!(
+                    "held for approval as {id} ({reason}); not approved in time. Ask a human to approve it (`airlock approvals approve {id}`), then retry the same call"
+                ))),
+                other => Ok(Verdict::Deny(format!(
+                    "held for approval as {id}, then {}: {}",
+                    other.as_str(),
+                    r.resolution.as_deref().unwrap_or(&reason)
+                ))),
+            }
+        }
+        _ => Ok(Verdict::Deny(reason)),
     }
 }
 
