@@ -464,3 +464,28 @@ fn claude_codes_http_hook_is_served_by_the_service() {
     assert_eq!(code, 200);
     assert_eq!(v["hookSpecificOutput"]["permissionDecision"], "deny", "{v}");
 }
+
+/// A service that takes the connection but never answers: the hook gives up within
+/// its time and denies, it does not hang the agent.
+#[test]
+fn a_service_that_never_answers_is_a_denial_in_time() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = format!("http://{}", silent.local_addr().unwrap());
+    let env = [
+        ("AIRLOCK_SERVER", addr.as_str()),
+        ("AIRLOCK_AGENT_KEY", "al_x"),
+        ("AIRLOCK_HOOK_TIMEOUT", "2"),
+    ];
+    let t = Instant::now();
+    let o = hook("claude-code", &claude("ls"), &env);
+    let took = t.elapsed();
+    let (decision, reason) = claude_decision(&o);
+    assert_eq!(decision, "deny", "{reason}");
+    assert!(
+        took < Duration::from_secs(5),
+        "the hook kept to its 2 s: {took:?}"
+    );
+    let o = hook("kiro", &json!({"hook_event_name": "preToolUse", "tool_name": "execute_bash", "tool_input": {"command": "ls"}}).to_string(), &env);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    drop(silent);
+}
