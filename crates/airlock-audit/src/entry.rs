@@ -87,6 +87,17 @@ pub enum Event {
         wrong: bool,
         comment: String,
     },
+    /// Old entries' bytes were pruned from the ledger (retention); their hashes
+    /// stay, so every root and proof still holds.
+    Prune {
+        /// Entries `0..below` were pruned.
+        below: u64,
+        /// The cutoff asked for: every pruned entry is older than this
+        /// (milliseconds since the Unix epoch).
+        before_ms: i64,
+        /// The human who asked.
+        by: String,
+    },
     /// What became of an allowed call, as the agent (or its proxy) reports it.
     Outcome {
         /// The decision's record id.
@@ -229,7 +240,8 @@ impl Entry {
             Event::Halt { by, .. }
             | Event::Resume { by, .. }
             | Event::Policy { by, .. }
-            | Event::Credential { by, .. } => Some(by),
+            | Event::Credential { by, .. }
+            | Event::Prune { by, .. } => Some(by),
             Event::Review { reviewer, .. } => Some(reviewer),
             Event::Decision(_) | Event::Expiry { .. } | Event::Outcome { .. } => None,
         }
@@ -258,6 +270,7 @@ impl Entry {
             Event::Credential { .. } => "credential",
             Event::Review { .. } => "review",
             Event::Outcome { .. } => "outcome",
+            Event::Prune { .. } => "prune",
         }
     }
 }
@@ -275,7 +288,8 @@ impl Event {
             Event::Expiry { .. }
             | Event::Resume { .. }
             | Event::Policy { .. }
-            | Event::Credential { .. } => Vec::new(),
+            | Event::Credential { .. }
+            | Event::Prune { .. } => Vec::new(),
         }
     }
 
@@ -526,6 +540,11 @@ mod tests {
                 id: "a".into(),
                 outcome: "executed".into(),
                 detail: String::new(),
+            },
+            Event::Prune {
+                below: 1000,
+                before_ms: 1_700_000_000_000,
+                by: "admin".into(),
             },
         ];
         for event in events {

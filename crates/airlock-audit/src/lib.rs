@@ -16,14 +16,23 @@
 //! keeps the Action's SHA-256 instead ([`Recorded::Digest`]); the whole Action stays
 //! in the service's store.
 //!
+//! # Retention
+//!
+//! [`retention`] decides which old entries may be pruned: only a prefix older
+//! than the retention window ([`DEFAULT_RETENTION_DAYS`], six months, at least),
+//! stopping at the first entry inside it. Pruning itself is the ledger's; it is
+//! recorded as an [`Event::Prune`] entry.
+//!
 //! This crate is pure: no I/O, no clock.
 
 mod entry;
 mod filter;
 pub mod ocsf;
+pub mod retention;
 
 pub use entry::{
     CredentialChange, DecisionEntry, Entry, EntryError, Event, MAX_ENTRY, MAX_TEXT, Recorded,
     VERSION, sha256_hex,
 };
 pub use filter::{Filter, FilterError};
+pub use retention::{DEFAULT_RETENTION_DAYS, RetentionError, prunable_below, prune_boundary};

@@ -267,4 +267,24 @@ mod tests {
         assert_eq!(v["unmapped"]["airlock"]["kind"], "halt");
         assert_eq!(v["unmapped"]["airlock"]["rejected"], 2);
     }
+
+    #[test]
+    fn a_prune_is_api_activity_other_naming_who_and_how_many() {
+        let e = Entry::new(
+            1,
+            "gw",
+            "*",
+            Event::Prune {
+                below: 1000,
+                before_ms: 5,
+                by: "admin".into(),
+            },
+        );
+        let v = event("o", 1001, &e);
+        assert_eq!(v["activity_id"], 99);
+        assert_eq!(v["activity_name"], "Other");
+        assert_eq!(v["actor"]["user"]["name"], "admin");
+        assert_eq!(v["unmapped"]["airlock"]["kind"], "prune");
+        assert_eq!(v["unmapped"]["airlock"]["below"], 1000);
+    }
 }

@@ -336,7 +336,9 @@ fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     if !args.raw {
         let entries = airlock_ledger::read_entries(dir)
             .with_context(|| format!("{}: cannot read the entries", dir.display()))?;
-        for item in entries.take(usize::try_from(readable).unwrap_or(usize::MAX)) {
+        // The reader starts after the pruned prefix (its bytes are gone).
+        let kept = readable.saturating_sub(entries.pruned());
+        for item in entries.take(usize::try_from(kept).unwrap_or(usize::MAX)) {
             // Damage was reported by the verification above.
             let Ok((index, bytes)) = item else { break };
             match Entry::parse(&bytes) {
@@ -412,6 +414,13 @@ fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
             _ => String::new(),
         }
     )?;
+    if report.pruned > 0 {
+        writeln!(
+            out,
+            "pruned:     entries 0..{} (retention): their bytes are gone, their hashes were checked through the tiles against the signed root",
+            report.pruned
+        )?;
+    }
     if !kinds.is_empty() {
         let list: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
         writeln!(out, "kinds:      {}", list.join(", "))?;
@@ -607,6 +616,13 @@ fn query(args: &QueryArgs, output: Output) -> anyhow::Result<ExitCode> {
 
     let mut entries = airlock_ledger::read_entries(dir)
         .with_context(|| format!("{name}: cannot read the entries"))?;
+    if entries.pruned() > 0 {
+        eprintln!(
+            "airlock: {name}: entries 0..{} were pruned (retention); starting at entry {}",
+            entries.pruned(),
+            entries.pruned()
+        );
+    }
     let mut out = io::BufWriter::new(io::stdout().lock());
     let mut shown = 0usize;
     let mut not_entries = 0u64;

@@ -125,6 +125,10 @@ enum Command {
         /// every entry once more.
         #[arg(long, env = "AIRLOCK_LEDGER_ENTRY_BUNDLES")]
         ledger_entry_bundles: bool,
+        /// Days ledger entries are kept before POST /v1/ledger/prune may remove
+        /// their bytes (their hashes stay). At least 184 (six months).
+        #[arg(long, env = "AIRLOCK_LEDGER_RETENTION", value_name = "DAYS", default_value_t = airlock_audit::DEFAULT_RETENTION_DAYS)]
+        ledger_retention: u32,
     },
     /// Pending approvals on a running service: list, show, approve, reject.
     Approvals {
@@ -363,6 +367,7 @@ fn main() -> ExitCode {
             witnesses,
             witness_quorum,
             ledger_entry_bundles,
+            ledger_retention,
         } => serve(airlock_server::Config {
             listen,
             data_dir,
@@ -380,6 +385,7 @@ fn main() -> ExitCode {
                 witnesses,
                 witness_quorum,
                 entry_bundles: ledger_entry_bundles,
+                retention_days: Some(ledger_retention),
             },
         }),
         Command::Policy {

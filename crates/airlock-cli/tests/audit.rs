@@ -848,3 +848,39 @@ fn every_audit_command_has_help() {
         assert!(text.contains("Exits"), "{command}: {text}");
     }
 }
+
+#[test]
+fn a_pruned_ledger_verifies_reporting_the_pruned_count_and_log_and_export_start_after_it() {
+    let dir = scratch("pruned").join("ledger");
+    let mut entries = history();
+    entries.push(recent());
+    let ledger = build(&dir, &entries);
+    ledger.prune(3).wait().unwrap();
+    drop(ledger);
+
+    let out = airlock(&["audit", "verify", s(&dir), "--key", &vkey(1)]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("entries:    8 checked in "), "{text}");
+    assert!(
+        text.contains("pruned:     entries 0..3 (retention)"),
+        "{text}"
+    );
+    assert!(text.trim_end().ends_with("OK"), "{text}");
+
+    let out = airlock(&["audit", "log", s(&dir)]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(indices(&out), vec![3, 4, 5, 6, 7]);
+    assert!(
+        stderr(&out).contains("entries 0..3 were pruned"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = airlock(&["audit", "export", s(&dir), "--format", "jsonl"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(indices(&out), vec![3, 4, 5, 6, 7]);
+    let out = airlock(&["audit", "export", s(&dir), "--format", "ocsf"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(lines(&out).len(), 5);
+}

@@ -423,3 +423,89 @@ fn a_clean_stop_signs_every_entry() {
     let report = airlock_ledger::verify(&dir, &trust(&backend).0);
     assert!(report.is_ok(), "{report:?}");
 }
+
+/// Retention through the service: a cutoff inside the window (184 days by
+/// default) is refused with 409 and changes nothing; one before every entry
+/// prunes nothing and is recorded; bad input is a 400. (Pruning old entries is
+/// covered by airlock-ledger's and airlock-audit's tests: a fresh service has
+/// none older than six months.)
+#[test]
+fn a_prune_inside_the_retention_window_is_refused_and_changes_nothing() {
+    let backend = Backend::sqlite("ledger-prune");
+    let root = unique("al_root_");
+    let s = backend.start("default", &root, None);
+    let agent = new_key(&s, "/v1/agents", json!({"name": "kiro"}));
+    post(&s, "/v1/actions", &agent, &bash("ls"));
+    let dir = backend.dir.join("ledger");
+    let before = ledger_entries(&dir);
+
+    let inside = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 100);
+    for cutoff in [inside.to_string(), "2999-01-01T00:00:00Z".to_owned()] {
+        let (status, body) = post(
+            &s,
+            "/v1/ledger/prune",
+            &root,
+            &json!({ "before": cutoff }).to_string(),
+        );
+        assert_eq!(status, 409, "{body}");
+        let error = body["error"].as_str().unwrap();
+        assert!(error.contains("retention window of 184 days"), "{error}");
+        assert!(error.contains("nothing was pruned"), "{error}");
+    }
+    assert_eq!(
+        ledger_entries(&dir),
+        before,
+        "a refused prune changed the ledger"
+    );
+    assert!(!dir.join("pruned").exists());
+
+    let (status, body) = post(&s, "/v1/ledger/prune", &root, r#"{"before":"yesterday"}"#);
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = post(
+        &s,
+        "/v1/ledger/prune",
+        &agent,
+        r#"{"before":"2000-01-01T00:00:00Z"}"#,
+    );
+    assert_eq!(status, 403, "{body}");
+
+    // Before every entry: nothing to prune, and the request is in the ledger.
+    let (status, body) = post(
+        &s,
+        "/v1/ledger/prune",
+        &root,
+        r#"{"before":"2000-01-01T00:00:00Z"}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["pruned_below"], 0);
+    let entries = ledger_entries(&dir);
+    assert_eq!(entries.len(), before.len() + 1);
+    let last = Entry::parse(entries.last().unwrap()).unwrap();
+    assert!(
+        matches!(
+            &last.event,
+            Event::Prune {
+                below: 0,
+                before_ms: 946_684_800_000,
+                ..
+            }
+        ),
+        "{last:?}"
+    );
+    drop(s);
+    let report = airlock_ledger::verify(&dir, &trust(&backend).0);
+    assert!(report.is_ok(), "{report}");
+}
+
+#[test]
+fn a_retention_window_shorter_than_six_months_is_refused_at_start() {
+    let dir = data_dir("ledger-retention-30");
+    let out = serve_cmd(&dir)
+        .args(["--ledger-retention", "30"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--ledger-retention"), "{stderr}");
+    assert!(stderr.contains("six months"), "{stderr}");
+}

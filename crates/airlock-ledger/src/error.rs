@@ -81,6 +81,16 @@ pub enum Error {
         /// What is missing, and what to do.
         what: String,
     },
+    /// The entry's bytes were pruned (retention); its hash stays in the tiles.
+    #[error(
+        "entry {index} was pruned (the ledger keeps the bytes of entries {below} and later only); its hash remains, so roots and proofs still hold. Read it from an archive taken before pruning"
+    )]
+    Pruned {
+        /// The entry asked for.
+        index: u64,
+        /// The first entry whose bytes are kept.
+        below: u64,
+    },
     /// The options are unusable.
     #[error("ledger options: {0}")]
     Config(String),

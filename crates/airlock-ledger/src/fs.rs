@@ -33,6 +33,18 @@ pub trait LogFile: Send + Sync {
     fn sync_data(&self) -> io::Result<()>;
     /// Cuts the file to `len` bytes and makes that durable.
     fn truncate(&self, len: u64) -> io::Result<()>;
+    /// Frees the bytes `offset..offset + len` (they read as zeros afterwards)
+    /// while the file keeps its size, so every offset past them stays valid: what
+    /// pruning does to the entries file. A file system that cannot punch holes
+    /// answers [`io::ErrorKind::Unsupported`]; nothing is freed then. Not
+    /// durable until [`LogFile::sync_data`].
+    fn punch_hole(&self, offset: u64, len: u64) -> io::Result<()> {
+        let _ = (offset, len);
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this file cannot have holes punched in it",
+        ))
+    }
 }
 
 /// The file system, as the ledger sees it.
@@ -91,6 +103,32 @@ impl LogFile for OsLog {
     fn truncate(&self, len: u64) -> io::Result<()> {
         self.0.set_len(len)?;
         self.0.sync_all()
+    }
+    #[cfg(target_os = "linux")]
+    fn punch_hole(&self, offset: u64, len: u64) -> io::Result<()> {
+        use rustix::fs::{FallocateFlags, fallocate};
+        if len == 0 {
+            return Ok(());
+        }
+        // KEEP_SIZE: the file's length, and so every stored offset, stays.
+        fallocate(
+            &self.0,
+            FallocateFlags::PUNCH_HOLE | FallocateFlags::KEEP_SIZE,
+            offset,
+            len,
+        )
+        .map_err(|e| {
+            let e = io::Error::from(e);
+            if e.raw_os_error() == Some(95) {
+                // EOPNOTSUPP: this file system keeps every block.
+                io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    format!("the file system cannot punch holes ({e})"),
+                )
+            } else {
+                e
+            }
+        })
     }
 }
 
@@ -168,6 +206,7 @@ impl Fs for OsFs {
 ///   "reboots" it, keeping only what was durable.
 /// - [`Fault::FailSyncOnce`]: the next sync fails with an I/O error; later ones
 ///   succeed again (the kernel forgot the error: fsyncgate).
+/// - [`Fault::NoHolePunch`]: hole punching fails, as on a file system without it.
 /// - [`Fault::DiskFull`]: writes fail with "no space left on device" once this
 ///   many more bytes have been written.
 ///
@@ -197,6 +236,9 @@ pub enum Fault {
     /// Writes fail with "no space left on device" once this many more bytes have
     /// been written.
     DiskFull(u64),
+    /// Hole punching fails as on a file system without it (`EOPNOTSUPP`); other
+    /// operations succeed.
+    NoHolePunch,
 }
 
 /// What a crash does to the bytes written but not synced.
@@ -260,6 +302,7 @@ fn lock_node(node: &Node) -> MutexGuard<'_, MemFile> {
 enum Op {
     Write(usize),
     Sync,
+    Punch,
     Other,
 }
 
@@ -304,6 +347,10 @@ impl MemFs {
                 s.crashed = true;
                 Err(io::Error::other("simulated crash"))
             }
+            Some(Fault::NoHolePunch) if op == Op::Punch => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "the file system cannot punch holes (simulated)",
+            )),
             Some(Fault::FailSyncOnce) if op == Op::Sync => {
                 s.fault = None;
                 Err(io::Error::other("simulated I/O error on sync"))
@@ -477,6 +524,19 @@ impl LogFile for MemLog {
         f.data.truncate(len);
         f.dirty_from = 0;
         f.sync();
+        Ok(())
+    }
+    fn punch_hole(&self, offset: u64, len: u64) -> io::Result<()> {
+        self.fs.tick(Op::Punch)?;
+        let mut f = lock_node(&self.node);
+        let start = usize::try_from(offset).map_err(io::Error::other)?;
+        let end = usize::try_from(offset.saturating_add(len))
+            .map_err(io::Error::other)?
+            .min(f.data.len());
+        if start < end {
+            f.data[start..end].fill(0);
+            f.dirty_from = f.dirty_from.min(start);
+        }
         Ok(())
     }
 }

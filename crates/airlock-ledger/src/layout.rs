@@ -25,7 +25,13 @@ pub const LOCK: &str = "LOCK";
 /// as a u64 BE, at byte `8·k`. Derived; written at signing like the tiles.
 pub const INDEX: &str = "entries.idx";
 
+/// The pruned marker: entries below `below` were pruned (their bytes freed, their
+/// hashes kept in the tiles); entry `below` starts at byte `offset` of `entries`.
+/// Absent until the first [`Ledger::prune`](crate::Ledger::prune).
+pub const PRUNED: &str = "pruned";
+
 const STATE_HEADER: &str = "airlock-ledger state v1";
+const PRUNED_HEADER: &str = "airlock-ledger pruned v1";
 const W: u64 = TILE_WIDTH as u64;
 
 /// The state file: everything below `size` has its tiles and bundles written and
@@ -47,33 +53,89 @@ impl State {
     }
 
     pub(crate) fn parse(bytes: &[u8]) -> Result<State, String> {
-        let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8".to_string())?;
-        let mut lines = text.split('\n');
-        if lines.next() != Some(STATE_HEADER) {
-            return Err(format!("the first line is not {STATE_HEADER:?}"));
-        }
-        let field = |line: Option<&str>, name: &str| -> Result<u64, String> {
-            let value = line
-                .and_then(|l| l.strip_prefix(name))
-                .and_then(|l| l.strip_prefix(' '))
-                .ok_or_else(|| format!("missing the `{name}` line"))?;
-            let canonical = !value.is_empty()
-                && value.bytes().all(|b| b.is_ascii_digit())
-                && (value == "0" || !value.starts_with('0'));
-            if !canonical {
-                return Err(format!("`{name}` is not a decimal number: {value:?}"));
-            }
-            value
-                .parse()
-                .map_err(|_| format!("`{name}` is out of range: {value:?}"))
-        };
-        let size = field(lines.next(), "size")?;
-        let offset = field(lines.next(), "offset")?;
-        if lines.next() != Some("") || lines.next().is_some() {
-            return Err("unexpected text after the `offset` line".into());
-        }
+        let [size, offset] = parse_numbers(bytes, STATE_HEADER, ["size", "offset"])?;
         Ok(State { size, offset })
     }
+}
+
+/// The pruned marker ([`PRUNED`]): the bytes of entries `0..below` are gone (a
+/// hole in `entries`), their hashes stay in the tiles; entry `below` starts at
+/// byte `offset`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pruned {
+    /// Entries pruned: `0..below`.
+    pub below: u64,
+    /// Where entry `below` starts in the entries file (the hole's end).
+    pub offset: u64,
+}
+
+impl Pruned {
+    pub(crate) fn to_text(self) -> String {
+        format!(
+            "{PRUNED_HEADER}\nbelow {}\noffset {}\n",
+            self.below, self.offset
+        )
+    }
+
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Pruned, String> {
+        let [below, offset] = parse_numbers(bytes, PRUNED_HEADER, ["below", "offset"])?;
+        Ok(Pruned { below, offset })
+    }
+
+    /// The marker in `dir`: `None` when nothing was ever pruned.
+    pub(crate) fn read(fs: &dyn Fs, dir: &Path) -> Result<Option<Pruned>> {
+        let path = dir.join(PRUNED);
+        match fs.read(&path) {
+            Ok(bytes) => Pruned::parse(&bytes)
+                .map(Some)
+                .map_err(|what| Error::Corrupt {
+                    path,
+                    offset: None,
+                    index: None,
+                    what: format!("the pruned marker is damaged: {what}"),
+                }),
+            Err(e) if not_found(&e) => Ok(None),
+            Err(e) => Err(Error::io(&path, "read the pruned marker")(e)),
+        }
+    }
+}
+
+/// A small text file: `header`, then one `name value` line per name, in order,
+/// each value a canonical decimal u64.
+fn parse_numbers<const N: usize>(
+    bytes: &[u8],
+    header: &str,
+    names: [&str; N],
+) -> Result<[u64; N], String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8".to_string())?;
+    let mut lines = text.split('\n');
+    if lines.next() != Some(header) {
+        return Err(format!("the first line is not {header:?}"));
+    }
+    let mut values = [0u64; N];
+    for (value, name) in values.iter_mut().zip(names) {
+        let text = lines
+            .next()
+            .and_then(|l| l.strip_prefix(name))
+            .and_then(|l| l.strip_prefix(' '))
+            .ok_or_else(|| format!("missing the `{name}` line"))?;
+        let canonical = !text.is_empty()
+            && text.bytes().all(|b| b.is_ascii_digit())
+            && (text == "0" || !text.starts_with('0'));
+        if !canonical {
+            return Err(format!("`{name}` is not a decimal number: {text:?}"));
+        }
+        *value = text
+            .parse()
+            .map_err(|_| format!("`{name}` is out of range: {text:?}"))?;
+    }
+    if lines.next() != Some("") || lines.next().is_some() {
+        return Err(format!(
+            "unexpected text after the `{}` line",
+            names.last().copied().unwrap_or("first")
+        ));
+    }
+    Ok(values)
 }
 
 /// The path of an entry bundle (`tile/entries/<N>[.p/<W>]`).

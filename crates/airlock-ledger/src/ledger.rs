@@ -20,8 +20,10 @@ use tokio::sync::oneshot;
 use crate::error::{Error, Result};
 use crate::fs::{Fs, LockGuard, LogFile, OsFs};
 use crate::layout::{
-    CHECKPOINT, DiskSource, ENTRIES, INDEX, LOCK, Reader, STATE, State, derive, write_all_synced,
+    CHECKPOINT, DiskSource, ENTRIES, INDEX, LOCK, PRUNED, Pruned, Reader, STATE, State,
+    bundle_path, derive, write_all_synced,
 };
+use crate::read::{Entries, read_entries_with};
 use crate::record::{self, MAX_ENTRY, Scanner};
 use crate::witness::{CheckpointStore, FileCheckpointStore, read_text, replace_atomically};
 use crate::witnesses::{self, Witness};
@@ -179,6 +181,9 @@ struct Append {
 
 enum SignerMsg {
     Sign(oneshot::Sender<Result<SignedCheckpoint>>),
+    /// Pruning runs on the signer thread: never beside a signature (which reads
+    /// tiles and bundles), and never beside another prune.
+    Prune(u64, oneshot::Sender<Result<Pruned>>),
     Nudge,
 }
 
@@ -251,6 +256,8 @@ struct Tail {
     failed: Option<Arc<str>>,
     /// A signature was asked for since the last one.
     nudged: bool,
+    /// Entries whose bytes are pruned (as the durable marker says).
+    pruned: Pruned,
 }
 
 impl Tail {
@@ -545,6 +552,25 @@ impl Ledger {
                 ))
             })?;
 
+        // The pruned prefix: its hashes are in the tiles, so it must lie below them.
+        let pruned = Pruned::read(&*fs, &dir)
+            .map_err(|e| {
+                refused(format!(
+                    "{e}; it was written by Ledger::prune, do not edit it"
+                ))
+            })?
+            .unwrap_or_default();
+        if pruned.below > state.size || pruned.offset > state.offset {
+            return Err(refused(format!(
+                "the pruned marker {} says entries below {} (bytes below {}) were pruned, but the tiles cover only {} entries ({} bytes): the marker belongs to another copy of the ledger",
+                dir.join(PRUNED).display(),
+                pruned.below,
+                pruned.offset,
+                state.size,
+                state.offset
+            )));
+        }
+
         // Replay the tail; cut off an incomplete last record.
         let mut tail = Tail {
             size: state.size,
@@ -557,6 +583,7 @@ impl Ledger {
             signed: last.clone(),
             failed: None,
             nudged: false,
+            pruned,
         };
         let mut recovery = Recovery::default();
         let mut scanner = Scanner::new(&*file, state.offset, file_len);
@@ -744,6 +771,52 @@ impl Ledger {
         Pending { rx }
     }
 
+    /// Prunes the bytes of entries `0..below` (retention), keeping every hash:
+    /// the hash tiles stay, so every root, inclusion proof (of any index) and
+    /// consistency proof stays valid; [`Ledger::entry`] and [`Ledger::receipt`]
+    /// of a pruned index answer [`Error::Pruned`]. Only entries covered by the
+    /// last signed checkpoint may be pruned (their hashes are durable in its
+    /// tiles); a larger `below` is refused. Pruning is monotonic: a `below` at or
+    /// under what is already pruned prunes nothing new (and frees the bytes
+    /// again, which retries a failed attempt). The answer is what is pruned now.
+    ///
+    /// Crash-safe order: the `pruned` marker is replaced atomically first, then
+    /// the bytes are freed by punching a hole in `entries` (its size, and every
+    /// offset, stay), then the entry bundles wholly below `below` are deleted. A
+    /// crash or an error after the marker leaves bytes present but marked pruned:
+    /// harmless, and retried by the next prune. A file system that cannot punch
+    /// holes is reported as an error (nothing freed, the marker stays). What
+    /// policy decides `below` is the caller's (airlock-audit's retention window).
+    pub fn prune(&self, below: u64) -> Pending<Pruned> {
+        let (tx, rx) = oneshot::channel();
+        match &self.signer {
+            Some(s) => {
+                if let Err(mpsc::SendError(SignerMsg::Prune(_, reply))) =
+                    s.send(SignerMsg::Prune(below, tx))
+                {
+                    let _ = reply.send(Err(gone()));
+                }
+            }
+            None => {
+                let _ = tx.send(Err(gone()));
+            }
+        }
+        Pending { rx }
+    }
+
+    /// What is pruned: entries `0..below` keep only their hashes.
+    pub fn pruned(&self) -> Pruned {
+        self.shared.tail().pruned
+    }
+
+    /// Every entry still held (from the pruned boundary on), in order, read
+    /// sequentially from the entries file as [`read_entries`](crate::read_entries)
+    /// does: for scanning the whole ledger (e.g. to apply a retention policy)
+    /// without a lookup per entry.
+    pub fn read_entries(&self) -> Result<Entries> {
+        read_entries_with(&*self.shared.fs, &self.shared.dir)
+    }
+
     /// The number of durable (acknowledged) entries.
     pub fn size(&self) -> u64 {
         self.shared.tail().size
@@ -809,13 +882,25 @@ impl Ledger {
     pub fn entry(&self, index: u64) -> Result<Vec<u8>> {
         let sh = &*self.shared;
         let _gc = sh.gc.read().unwrap_or_else(|p| p.into_inner());
-        let (span, tiled, tiled_offset, size) = {
+        let (span, tiled, tiled_offset, size, pruned) = {
             let t = sh.tail();
-            (t.span(index), t.tiled.size(), t.tiled_offset, t.size)
+            (
+                t.span(index),
+                t.tiled.size(),
+                t.tiled_offset,
+                t.size,
+                t.pruned,
+            )
         };
         if index >= size {
             return Err(Error::NotYet {
                 what: format!("entry {index} does not exist: the ledger holds {size} entries"),
+            });
+        }
+        if index < pruned.below {
+            return Err(Error::Pruned {
+                index,
+                below: pruned.below,
             });
         }
         let entries_path = sh.path(ENTRIES);
@@ -833,7 +918,7 @@ impl Ledger {
                 })?;
                 (r.entry.to_vec(), r.leaf)
             }
-            None => read_tiled_entry(sh, index, tiled, tiled_offset)?,
+            None => read_tiled_entry(sh, index, pruned, tiled, tiled_offset)?,
         };
         let want = read_nodes(sh, size, &[NodeId::leaf(index)])?
             .pop()
@@ -898,6 +983,17 @@ impl Ledger {
                 Error::io(&lock_path, "lock")(e)
             }
         })?;
+        if let Some(pruned) = Pruned::read(&*fs, dir)?
+            && pruned.below > 0
+        {
+            return Err(Error::Refused {
+                dir: dir.to_path_buf(),
+                reason: format!(
+                    "entries below {} were pruned, so their tiles cannot be recreated from the entries file; restore the tiles from a backup (or the whole directory from one taken before pruning)",
+                    pruned.below
+                ),
+            });
+        }
         let entries_path = dir.join(ENTRIES);
         let file = fs
             .open_log(&entries_path, false)
@@ -961,16 +1057,77 @@ impl Ledger {
     }
 }
 
-/// Entry `index` below the tiles' size, found through the offset index: the
-/// records of its group of 256 are read and walked to it.
+/// Entry `index` below the tiles' size (and not pruned), found through the
+/// offset index: the records of its group of 256 are read and walked to it.
 fn read_tiled_entry(
     sh: &Shared,
     index: u64,
+    pruned: Pruned,
     tiled: u64,
     tiled_offset: u64,
 ) -> Result<(Vec<u8>, Hash)> {
-    let index_path = sh.path(INDEX);
+    let (start, buf) = walk_to(sh, index, pruned, tiled, tiled_offset)?;
+    let r = record::parse(&buf).map_err(|bad| Error::Corrupt {
+        path: sh.path(ENTRIES),
+        offset: Some(start),
+        index: Some(index),
+        what: bad.describe(),
+    })?;
+    Ok((r.entry.to_vec(), r.leaf))
+}
+
+/// Where entry `index` (below the tiles' size, not pruned) starts, and the bytes
+/// from there to the end of its group: the group's records are walked from its
+/// first entry, or from the pruned boundary when that lies inside the group (the
+/// records before it are gone).
+fn walk_to(
+    sh: &Shared,
+    index: u64,
+    pruned: Pruned,
+    tiled: u64,
+    tiled_offset: u64,
+) -> Result<(u64, Vec<u8>)> {
     let entries_path = sh.path(ENTRIES);
+    let k = index / 256;
+    let (group_start, end) = group_span(sh, k, tiled, tiled_offset)?;
+    let (mut i, start) = if pruned.below > k * 256 && pruned.below <= index {
+        (pruned.below, pruned.offset)
+    } else {
+        (k * 256, group_start)
+    };
+    if start > end {
+        return Err(Error::Corrupt {
+            path: sh.path(PRUNED),
+            offset: None,
+            index: Some(pruned.below),
+            what: format!(
+                "the pruned marker puts entry {} at byte {start}, past the end of its group ({end})",
+                pruned.below
+            ),
+        });
+    }
+    let mut buf = vec![0u8; (end - start) as usize];
+    sh.reader
+        .read_exact_at(start, &mut buf)
+        .map_err(Error::io(&entries_path, "read"))?;
+    let mut pos = 0usize;
+    while i < index {
+        pos += record::skip(&buf[pos..]).map_err(|bad| Error::Corrupt {
+            path: entries_path.clone(),
+            offset: Some(start + pos as u64),
+            index: Some(i),
+            what: bad.describe(),
+        })?;
+        i += 1;
+    }
+    buf.drain(..pos);
+    Ok((start + pos as u64, buf))
+}
+
+/// Where the records of entries `k·256..(k+1)·256` (below the tiles' size) lie
+/// in the entries file, from the offset index.
+fn group_span(sh: &Shared, k: u64, tiled: u64, tiled_offset: u64) -> Result<(u64, u64)> {
+    let index_path = sh.path(INDEX);
     let offset_of = |k: u64| -> Result<u64> {
         let mut b = [0u8; 8];
         sh.index
@@ -978,7 +1135,6 @@ fn read_tiled_entry(
             .map_err(Error::io(&index_path, "read"))?;
         Ok(u64::from_be_bytes(b))
     };
-    let k = index / 256;
     let start = offset_of(k)?;
     let end = if (k + 1) * 256 < tiled {
         offset_of(k + 1)?
@@ -998,25 +1154,87 @@ fn read_tiled_entry(
             ),
         });
     }
-    let mut buf = vec![0u8; (end - start) as usize];
-    sh.reader
-        .read_exact_at(start, &mut buf)
-        .map_err(Error::io(&entries_path, "read"))?;
-    let mut pos = 0usize;
-    let bad = |i: u64, pos: usize| {
-        let entries_path = entries_path.clone();
-        move |bad: record::Bad| Error::Corrupt {
-            path: entries_path,
-            offset: Some(start + pos as u64),
-            index: Some(i),
-            what: bad.describe(),
+    Ok((start, end))
+}
+
+/// Where entry `index` (at most the tiles' size) starts in the entries file.
+fn entry_offset(
+    sh: &Shared,
+    index: u64,
+    pruned: Pruned,
+    tiled: u64,
+    tiled_offset: u64,
+) -> Result<u64> {
+    if index == tiled {
+        return Ok(tiled_offset);
+    }
+    Ok(walk_to(sh, index, pruned, tiled, tiled_offset)?.0)
+}
+
+/// [`Ledger::prune`], on the signer thread.
+fn prune(shared: &Shared, below: u64) -> Result<Pruned> {
+    let (current, signed, tiled, tiled_offset) = {
+        let t = shared.tail();
+        if let Some(reason) = &t.failed {
+            return Err(Error::stopped(reason));
+        }
+        (
+            t.pruned,
+            t.signed.as_ref().map_or(0, |s| s.checkpoint.size()),
+            t.tiled.size(),
+            t.tiled_offset,
+        )
+    };
+    if below > signed {
+        return Err(Error::NotYet {
+            what: format!(
+                "refusing to prune entries below {below}: the last signed checkpoint covers {signed}, and only entries whose hashes are durable in a signed checkpoint's tiles may be pruned; sign a checkpoint first, or prune less"
+            ),
+        });
+    }
+    let target = if below <= current.below {
+        current
+    } else {
+        Pruned {
+            below,
+            offset: entry_offset(shared, below, current, tiled, tiled_offset)?,
         }
     };
-    for i in k * 256..index {
-        pos += record::skip(&buf[pos..]).map_err(bad(i, pos))?;
+    if target != current {
+        // 1. The boundary, durably, before any byte goes: a reader (or a crash)
+        //    never meets freed bytes that are not marked pruned.
+        replace_atomically(
+            &*shared.fs,
+            &shared.path(PRUNED),
+            target.to_text().as_bytes(),
+        )?;
+        // Readers of entries hold `gc` (read) while they read: none is reading a
+        // record about to be freed once this returns.
+        let _gc = shared.gc.write().unwrap_or_else(|p| p.into_inner());
+        shared.tail().pruned = target;
     }
-    let r = record::parse(&buf[pos..]).map_err(bad(index, pos))?;
-    Ok((r.entry.to_vec(), r.leaf))
+    // 2. Free the bytes; the file keeps its size, so every offset stays valid.
+    let entries_path = shared.path(ENTRIES);
+    shared
+        .reader
+        .punch_hole(0, target.offset)
+        .and_then(|()| shared.reader.sync_data())
+        .map_err(|source| Error::Io {
+            path: entries_path,
+            action: "free the pruned entries' bytes (punch a hole; the pruned marker is recorded, so the entries read as pruned and Ledger::prune can be retried)",
+            source,
+        })?;
+    // 3. Entry bundles wholly below the boundary (derived copies of the entries).
+    if shared.bundles {
+        for b in 0..target.below / 256 {
+            let path = bundle_path(&shared.dir, b, 256);
+            shared
+                .fs
+                .remove_file(&path)
+                .map_err(Error::io(&path, "delete the pruned entry bundle"))?;
+        }
+    }
+    Ok(target)
 }
 
 impl Drop for Ledger {
@@ -1137,6 +1355,9 @@ fn signer_loop(shared: &Shared, msgs: &mpsc::Receiver<SignerMsg>, interval: Opti
         match msg {
             Some(SignerMsg::Sign(reply)) => {
                 let _ = reply.send(sign(shared));
+            }
+            Some(SignerMsg::Prune(below, reply)) => {
+                let _ = reply.send(prune(shared, below));
             }
             Some(SignerMsg::Nudge) | None => {
                 let due = {

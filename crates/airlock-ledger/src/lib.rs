@@ -42,6 +42,7 @@
 //! | `entries.idx` | the offset in `entries` of every 256th entry (u64 BE each): how an entry is found without scanning | at signing, fsynced | derived |
 //! | `state` | `size` and `offset`: tiles and bundles are durable for the first `size` entries, which take `offset` bytes of `entries` | at signing, atomically | derived |
 //! | `checkpoint` | the latest signed checkpoint, a C2SP signed note | at signing, atomically | signed |
+//! | `pruned` | `below` and `offset`: the bytes of entries `0..below` (the first `offset` bytes of `entries`) were freed by [`Ledger::prune`]; their hashes stay in the tiles. Absent until the first prune | on prune, atomically, before the bytes go | yes (what is gone) |
 //!
 //! "Atomically" is: write `NAME.tmp`, fsync it, rename it over `NAME`, fsync the
 //! directory. A static file server over the directory serves the C2SP layout an
@@ -83,6 +84,26 @@
 //!   any failure in 1–5 or 7 ─▶ the ledger STOPS (fail closed): nothing is
 //!   signed; a witness that refuses or is unreachable never stops it
 //! ```
+//!
+//! ```text
+//! prune(below) (retention; on the signer thread: never beside a signature)
+//!   1. below ≤ the last signed checkpoint's size (its hashes are durable in
+//!      tiles), else refused; below ≤ what is pruned already ─▶ nothing new
+//!   2. `pruned` (atomic): below, and the offset where entry `below` starts
+//!   3. a hole is punched in `entries` over 0..offset (fallocate PUNCH_HOLE |
+//!      KEEP_SIZE: the size and every offset stay, `entries.idx` stays valid),
+//!      fdatasync; entry bundles wholly below `below` are deleted
+//!   a crash or error after 2 leaves bytes present but marked pruned: harmless,
+//!   and the next prune frees them; no hole punching ─▶ an error, nothing freed
+//! ```
+//!
+//! Pruning keeps every hash tile, so every root, inclusion proof (of any
+//! index) and consistency proof stays valid; [`Ledger::entry`] and
+//! [`Ledger::receipt`] of a pruned index answer [`Error::Pruned`], [`verify`]
+//! takes the pruned entries' hashes from the level-0 tiles (and checks the
+//! tiles above them and the signed root), [`read_entries`] starts after them,
+//! and [`Ledger::rebuild`] refuses (the pruned tiles cannot be recreated).
+//! Which entries may go is decided outside (`airlock-audit`'s retention window).
 //!
 //! A witness sees a checkpoint before the ledger records it: after a crash in
 //! between, the witness holds a size the ledger signs again (its entries and
@@ -177,9 +198,13 @@
 //!
 //! # Not done yet
 //!
-//! - Retention and pruning: a later part of issue 6. (The entry format is
-//!   `airlock-audit`'s; the auditor's commands are `airlock audit …`; witnesses are
-//!   `airlock-witness`'s; the gateway writes the ledger through `airlock-server`.)
+//! - (The entry format is `airlock-audit`'s; the auditor's commands are
+//!   `airlock audit …`; witnesses are `airlock-witness`'s; the gateway writes the
+//!   ledger through `airlock-server`.)
+//! - Pruning frees the entries' bytes but keeps `entries.idx` and the hash tiles
+//!   (about 32 bytes and a bit per entry); with a pruned entry in a level-0 tile
+//!   altered, verification names its group of 256 (the level-1 hash that no
+//!   longer matches), not the entry itself: its bytes are gone.
 //! - Without a [`CheckpointStore`] outside the directory, a restore of the whole
 //!   directory (checkpoint included) from an old backup cannot be detected
 //!   locally; witnesses detect it (they refuse to cosign), but the ledger then
@@ -210,7 +235,7 @@ mod witness;
 mod witnesses;
 
 pub use error::{Error, Result};
-pub use layout::{CHECKPOINT, ENTRIES, LOCK, STATE, State};
+pub use layout::{CHECKPOINT, ENTRIES, LOCK, PRUNED, Pruned, STATE, State};
 pub use ledger::{Ledger, LedgerOptions, Pending, Recovery, SignedCheckpoint};
 pub use read::{Entries, read_checkpoint, read_checkpoint_with, read_entries, read_entries_with};
 pub use record::MAX_ENTRY;

@@ -14,7 +14,7 @@ use airlock_tlog::{Checkpoint, Note};
 
 use crate::error::{Error, Result};
 use crate::fs::{Fs, LogFile, OsFs};
-use crate::layout::{CHECKPOINT, ENTRIES};
+use crate::layout::{CHECKPOINT, ENTRIES, Pruned};
 use crate::ledger::SignedCheckpoint;
 use crate::record::{NoFile, Scanner};
 use crate::witness::read_text;
@@ -75,7 +75,9 @@ pub fn read_entries(dir: impl AsRef<Path>) -> Result<Entries> {
 /// that, `next` returns `None`). Past the signed checkpoint such a record may be
 /// a write still in progress, or one a crash tore (the writer cuts it off when it
 /// next opens); below it, it is damage. [`Entries::next_index`] tells which.
-/// A missing entries file reads as empty.
+/// A missing entries file reads as empty. On a pruned ledger
+/// ([`Ledger::prune`](crate::Ledger::prune)) the iteration starts at the first
+/// entry kept ([`Entries::pruned`] says which): the pruned entries' bytes are gone.
 pub fn read_entries_with(fs: &dyn Fs, dir: &Path) -> Result<Entries> {
     let path = dir.join(ENTRIES);
     let file: Box<dyn LogFile> = match fs.open_read(&path) {
@@ -84,10 +86,13 @@ pub fn read_entries_with(fs: &dyn Fs, dir: &Path) -> Result<Entries> {
         Err(e) => return Err(Error::io(&path, "open for reading")(e)),
     };
     let len = file.len().map_err(Error::io(&path, "read the length of"))?;
+    // A pruned prefix has no bytes left: start at the first entry kept.
+    let pruned = Pruned::read(fs, dir)?.unwrap_or_default();
     Ok(Entries {
-        scanner: Scanner::new(file, 0, len),
+        scanner: Scanner::new(file, pruned.offset, len),
         path,
-        index: 0,
+        index: pruned.below,
+        pruned: pruned.below,
         done: false,
     })
 }
@@ -98,6 +103,8 @@ pub struct Entries {
     path: PathBuf,
     /// The index of the next record.
     index: u64,
+    /// Entries `0..pruned` were pruned: the iteration starts after them.
+    pruned: u64,
     /// An error ended the iteration.
     done: bool,
 }
@@ -116,6 +123,12 @@ impl Entries {
     /// The index of the next entry (after an error: of the bad record).
     pub fn next_index(&self) -> u64 {
         self.index
+    }
+
+    /// How many entries were pruned (retention): the iteration starts at this
+    /// index, the first entry whose bytes are kept.
+    pub fn pruned(&self) -> u64 {
+        self.pruned
     }
 
     /// The offset in the entries file of the next record.

@@ -9,7 +9,8 @@ use airlock_tlog::{Checkpoint, Frontier, Hash, LogTrust, consistency_proof, veri
 use crate::error::{Error, Result};
 use crate::fs::{Fs, OsFs};
 use crate::layout::{
-    CHECKPOINT, DiskSource, ENTRIES, INDEX, Reader, STATE, State, bundle_path, tile_path,
+    CHECKPOINT, DiskSource, ENTRIES, INDEX, PRUNED, Pruned, Reader, STATE, State, bundle_path,
+    tile_path,
 };
 use crate::record::Scanner;
 use crate::witness::read_text;
@@ -44,8 +45,13 @@ impl fmt::Display for Problem {
 /// The result of [`verify`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Report {
-    /// Whole records read from the entries file.
+    /// Entries checked: the pruned ones (by their hashes) and the whole records
+    /// read from the entries file.
     pub entries: u64,
+    /// Entries pruned (`0..pruned`): their bytes are gone, their hashes were
+    /// taken from the level-0 tiles and checked against the tiles above them and
+    /// the signed root.
+    pub pruned: u64,
     /// The signed checkpoint, when it verified.
     pub checkpoint: Option<Checkpoint>,
     /// The state file, when it parsed.
@@ -81,6 +87,13 @@ impl fmt::Display for Report {
                 c.root()
             )?,
             None => writeln!(f, "{} entries; no verified checkpoint", self.entries)?,
+        }
+        if self.pruned > 0 {
+            writeln!(
+                f,
+                "{} entries pruned (retention): only their hashes are kept, checked through the tiles and the signed root",
+                self.pruned
+            )?;
         }
         if self.problems.is_empty() {
             writeln!(f, "OK")?;
@@ -132,6 +145,73 @@ impl Tiles<'_> {
             None => Err("no tile".into()),
         }
     }
+}
+
+/// Pushes `leaf` (the next entry's hash) into `frontier` and checks every stored
+/// tile hash it completes (levels 0, 8, 16, …, below `tiled`) against the one
+/// recomputed. Entries below `pruned` have no bytes left: their leaf hashes come
+/// from the level-0 tiles, so those are not compared with themselves; the tiles
+/// above them are checked as for any entry. `Err(None)`: the tree is full.
+fn push_checked(
+    frontier: &mut Frontier,
+    tiles: &mut Tiles<'_>,
+    dir: &Path,
+    tiled: u64,
+    pruned: u64,
+    leaf: Hash,
+) -> Result<(), Option<Problem>> {
+    let mut bad_tile: Option<Problem> = None;
+    let pushed = frontier.push_with(leaf, |node, hash| {
+        if bad_tile.is_some() || node.level % 8 != 0 {
+            return;
+        }
+        let Some((first, end)) = node.leaves() else {
+            return;
+        };
+        if end > tiled || (node.level == 0 && end <= pruned) {
+            return;
+        }
+        let l = usize::from(node.level / 8);
+        let id = TileId {
+            level: l as u8,
+            index: node.index / 256,
+        };
+        let path = tile_path(dir, id, u64::from(id.width_at(tiled)));
+        match tiles.hash(l, node.index) {
+            Ok(stored) if stored == hash.0 => {}
+            Ok(stored) => {
+                let what = if first < pruned {
+                    format!(
+                        "the stored hash of entries {first}..{end} is {}, but the hashes below it give {hash}; entries below {pruned} were pruned, so the damage is in this tile or in the level-0 tiles of those entries",
+                        Hash(stored)
+                    )
+                } else {
+                    format!(
+                        "the stored hash of entries {first}..{end} is {}, but the entries hash to {hash}",
+                        Hash(stored)
+                    )
+                };
+                bad_tile = Some(Problem {
+                    index: Some(first),
+                    file: path,
+                    offset: Some((node.index % 256) * 32),
+                    what,
+                });
+            }
+            Err(e) => {
+                bad_tile = Some(Problem {
+                    index: Some(first),
+                    file: path,
+                    offset: None,
+                    what: e,
+                });
+            }
+        }
+    });
+    if pushed.is_err() {
+        return Err(None);
+    }
+    bad_tile.map_or(Ok(()), |p| Err(Some(p)))
 }
 
 /// Verifies a ledger directory offline and read-only: the signed checkpoint
@@ -243,9 +323,58 @@ pub fn verify_with(fs: &dyn Fs, dir: &Path, trust: &LogTrust) -> Report {
         Some(f) => &**f,
         None => &crate::record::NoFile,
     };
-    let mut scanner = Scanner::new(log, 0, file_len);
+    let pruned_path = dir.join(PRUNED);
+    let pruned = match Pruned::read(fs, dir) {
+        Ok(p) => p.unwrap_or_default(),
+        Err(e) => {
+            report.problems.push(whole(&pruned_path, e.to_string()));
+            return report;
+        }
+    };
+    let prunable = signed.map_or(tiled, |(size, _)| size.min(tiled));
+    if pruned.below > prunable || pruned.offset > file_len {
+        report.problems.push(whole(
+            &pruned_path,
+            format!(
+                "the pruned marker says entries below {} (bytes below {}) were pruned, but the signed checkpoint and tiles cover {prunable} entries and the entries file holds {file_len} bytes",
+                pruned.below, pruned.offset
+            ),
+        ));
+        return report;
+    }
+    report.pruned = pruned.below;
     let mut i = 0u64;
+    // The pruned prefix: leaf hashes from the level-0 tiles.
+    while i < pruned.below {
+        let leaf = match tiles.hash(0, i) {
+            Ok(h) => Hash(h),
+            Err(e) => {
+                let id = TileId {
+                    level: 0,
+                    index: i / 256,
+                };
+                replay = Some(Problem {
+                    index: Some(i),
+                    file: tile_path(dir, id, u64::from(id.width_at(tiled))),
+                    offset: None,
+                    what: format!("the hash of pruned entry {i} cannot be read: {e}"),
+                });
+                break;
+            }
+        };
+        match push_checked(&mut frontier, &mut tiles, dir, tiled, pruned.below, leaf) {
+            Ok(()) => i += 1,
+            Err(problem) => {
+                replay = problem;
+                break;
+            }
+        }
+    }
+    let mut scanner = Scanner::new(log, pruned.offset, file_len);
     loop {
+        if replay.is_some() {
+            break;
+        }
         if let Some((size, root)) = signed
             && i == size
         {
@@ -365,53 +494,16 @@ pub fn verify_with(fs: &dyn Fs, dir: &Path, trust: &LogTrust) -> Report {
                 None => {}
             }
         }
-        let mut bad_tile: Option<Problem> = None;
-        let pushed = frontier.push_with(leaf, |node, hash| {
-            if bad_tile.is_some() || node.level % 8 != 0 {
-                return;
-            }
-            let Some((first, end)) = node.leaves() else {
-                return;
-            };
-            if end > tiled {
-                return;
-            }
-            let l = usize::from(node.level / 8);
-            let id = TileId {
-                level: l as u8,
-                index: node.index / 256,
-            };
-            let path = tile_path(dir, id, u64::from(id.width_at(tiled)));
-            match tiles.hash(l, node.index) {
-                Ok(stored) if stored == hash.0 => {}
-                Ok(stored) => {
-                    bad_tile = Some(Problem {
-                        index: Some(first),
-                        file: path,
-                        offset: Some((node.index % 256) * 32),
-                        what: format!(
-                            "the stored hash of entries {first}..{end} is {}, but the entries hash to {hash}",
-                            Hash(stored)
-                        ),
-                    });
+        match push_checked(&mut frontier, &mut tiles, dir, tiled, pruned.below, leaf) {
+            Ok(()) => i += 1,
+            Err(problem) => {
+                // `None`: the tree is full (2^64 leaves), nothing more to read.
+                if problem.is_some() {
+                    i += 1;
                 }
-                Err(e) => {
-                    bad_tile = Some(Problem {
-                        index: Some(first),
-                        file: path,
-                        offset: None,
-                        what: e,
-                    });
-                }
+                replay = problem;
+                break;
             }
-        });
-        if pushed.is_err() {
-            break;
-        }
-        i += 1;
-        if let Some(p) = bad_tile {
-            replay = Some(p);
-            break;
         }
     }
     report.entries = i;

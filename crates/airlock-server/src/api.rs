@@ -59,6 +59,7 @@ pub const ROUTES: &[&str] = &[
     "GET /v1/ledger/checkpoint",
     "GET /v1/ledger/receipt",
     "POST /v1/hooks/claude-code",
+    "POST /v1/ledger/prune",
 ];
 
 /// Largest request body accepted.
@@ -75,6 +76,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/ledger/checkpoint", get(ledger_checkpoint))
         .route("/v1/ledger/receipt", get(ledger_receipt))
         .route("/v1/hooks/claude-code", post(claude_code_hook))
+        .route("/v1/ledger/prune", post(ledger_prune))
         .route("/metrics", get(metrics))
         .route(
             "/v1/openapi.json",
@@ -332,9 +334,11 @@ async fn ledger_receipt(
     if q.index >= ledger.size() {
         return Err(not_found());
     }
-    let bytes = ledger
-        .entry(q.index)
-        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    let bytes = ledger.entry(q.index).map_err(|e| match e {
+        // Retention removed its bytes: there is nothing to prove it with.
+        airlock_ledger::Error::Pruned { .. } => ApiError::NotFound(e.to_string()),
+        e => ApiError::Unavailable(e.to_string()),
+    })?;
     let entry = airlock_audit::Entry::parse(&bytes).map_err(|_| not_found())?;
     let may = entry.tenant == caller.tenant
         && match caller.principal {
@@ -366,6 +370,37 @@ async fn ledger_receipt(
         "receipt": receipt,
         "verifier_key": st.ledger.verifier_key(),
     })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PruneBody {
+    /// RFC 3339: prune the leading entries older than this.
+    before: String,
+}
+
+/// `POST /v1/ledger/prune {"before": RFC3339}`: removes the bytes of the leading
+/// entries older than `before` (retention), keeping every hash, so every root and
+/// proof still holds; recorded in the ledger. A `before` inside the retention
+/// window (`--ledger-retention`) is refused (409). Service admins only.
+async fn ledger_prune(State(st): S, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Value>> {
+    let caller = auth::caller(&st, &headers).await?;
+    caller.require_human("service-admin")?;
+    let b: PruneBody = parse(&body)?;
+    let before: jiff::Timestamp = b.before.parse().map_err(|e| {
+        ApiError::BadRequest(format!(
+            "`before` must be an RFC 3339 time such as 2025-01-31T00:00:00Z: {e}"
+        ))
+    })?;
+    let below = st
+        .ledger
+        .prune(before.as_millisecond(), now_ms(), &caller.name)
+        .await
+        .map_err(|e| match e {
+            crate::PruneError::InsideWindow(m) => ApiError::Conflict(m),
+            crate::PruneError::Ledger(m) => ApiError::Unavailable(m),
+        })?;
+    Ok(Json(json!({ "pruned_below": below })))
 }
 
 /// Fail closed: when the store cannot count or record, nothing goes through except a

@@ -17,7 +17,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use airlock_audit::{Entry, Event};
+use airlock_audit::retention::{check_retention_days, window_start_ms};
+use airlock_audit::{DEFAULT_RETENTION_DAYS, Entry, Event, RetentionError, prune_boundary};
 use airlock_ledger::{FileCheckpointStore, Ledger, LedgerOptions};
 use airlock_tlog::{SignerKey, VerifierKey, WitnessKey};
 use airlock_witness::HttpWitness;
@@ -48,6 +49,10 @@ pub struct LedgerConfig {
     /// every entry once more at each checkpoint, and `airlock audit` reads the
     /// `entries` file.
     pub entry_bundles: bool,
+    /// How long entries are kept before `POST /v1/ledger/prune` may remove their
+    /// bytes, in days; `None`: [`DEFAULT_RETENTION_DAYS`] (184, six months), the
+    /// least accepted.
+    pub retention_days: Option<u32>,
 }
 
 /// The open ledger, and this gateway's name in its entries.
@@ -55,6 +60,18 @@ pub struct Recorder {
     ledger: Ledger,
     gateway: String,
     verifier: String,
+    retention_days: u32,
+}
+
+/// Why a prune was not done.
+#[derive(Debug, thiserror::Error)]
+pub enum PruneError {
+    /// The cutoff lies inside the retention window: nothing was changed.
+    #[error("{0}")]
+    InsideWindow(String),
+    /// The ledger could not sign, read, prune or record.
+    #[error("{0}")]
+    Ledger(String),
 }
 
 impl Recorder {
@@ -62,6 +79,9 @@ impl Recorder {
     /// last signed checkpoint is also kept outside the ledger directory
     /// (`DIR.checkpoint`), so a directory restored from an old backup is refused.
     pub fn open(data_dir: &Path, config: &LedgerConfig) -> anyhow::Result<Recorder> {
+        let retention_days =
+            check_retention_days(config.retention_days.unwrap_or(DEFAULT_RETENTION_DAYS))
+                .map_err(|e| anyhow::anyhow!("--ledger-retention: {e}"))?;
         let dir = config
             .dir
             .clone()
@@ -114,7 +134,9 @@ impl Recorder {
         let mut outside = dir.clone().into_os_string();
         outside.push(".checkpoint");
         options.checkpoint_store = Some(Arc::new(FileCheckpointStore::new(PathBuf::from(outside))));
-        Recorder::with_options(&dir, options, &config.gateway)
+        let mut recorder = Recorder::with_options(&dir, options, &config.gateway)?;
+        recorder.retention_days = retention_days;
+        Ok(recorder)
     }
 
     /// Opens the ledger in `dir` with `options` as they are (tests use this to run
@@ -139,7 +161,67 @@ impl Recorder {
             ledger,
             gateway: gateway.to_owned(),
             verifier,
+            retention_days: DEFAULT_RETENTION_DAYS,
         })
+    }
+
+    /// The retention window, in days.
+    pub fn retention_days(&self) -> u32 {
+        self.retention_days
+    }
+
+    /// Prunes the bytes of the leading entries older than `before_ms` (every hash
+    /// stays: roots and proofs still hold) and records the prune; answers the
+    /// first entry kept. A `before_ms` inside the retention window is refused
+    /// before anything changes. Everything appended so far is signed first, so
+    /// that the boundary may reach it; the boundary stops at the first entry not
+    /// older than `before_ms` (or not readable as an entry).
+    pub async fn prune(&self, before_ms: i64, now_ms: i64, by: &str) -> Result<u64, PruneError> {
+        let days = self.retention_days;
+        let window_start = window_start_ms(now_ms, days);
+        if before_ms > window_start {
+            let refused = RetentionError::InsideWindow {
+                before_ms,
+                window_start_ms: window_start,
+                days,
+            };
+            return Err(PruneError::InsideWindow(format!(
+                "{refused}; nothing was pruned"
+            )));
+        }
+        let ledger_error = |e: airlock_ledger::Error| PruneError::Ledger(e.to_string());
+        let signed = self.ledger.sign_checkpoint().await.map_err(ledger_error)?;
+        let entries = self.ledger.read_entries().map_err(ledger_error)?;
+        let first = entries.pruned();
+        let signed_size = signed.checkpoint.size();
+        // Reading the entries is blocking file I/O: off the async workers.
+        let counted = tokio::task::spawn_blocking(move || {
+            let times = entries
+                .take(usize::try_from(signed_size.saturating_sub(first)).unwrap_or(usize::MAX))
+                .map(|item| {
+                    item.ok()
+                        .and_then(|(_, bytes)| Entry::parse(&bytes).ok())
+                        .map_or(i64::MAX, |e| e.time_ms)
+                });
+            prune_boundary(times, before_ms, now_ms, days)
+        })
+        .await
+        .map_err(|e| PruneError::Ledger(format!("reading the entries failed: {e}")))?
+        .map_err(|e| PruneError::InsideWindow(e.to_string()))?;
+        let pruned = self
+            .ledger
+            .prune(first + counted)
+            .await
+            .map_err(ledger_error)?;
+        let event = Event::Prune {
+            below: pruned.below,
+            before_ms,
+            by: by.to_owned(),
+        };
+        self.record(now_ms, "*", event)
+            .await
+            .map_err(PruneError::Ledger)?;
+        Ok(pruned.below)
     }
 
     /// Appends one entry; `Ok(index)` once it is durable. An error means the

@@ -31,7 +31,7 @@ use airlock_store::Store;
 
 pub use api::{OPENAPI, PolicyTools, ROUTES};
 pub use auth::{hash_token, new_token};
-pub use ledger::{LedgerConfig, Recorder};
+pub use ledger::{LedgerConfig, PruneError, Recorder};
 pub use state::AppState;
 
 /// How the service runs.
