@@ -144,13 +144,25 @@ impl Fs for OsFs {
             .create(true)
             .truncate(false)
             .open(path)?;
-        match file.try_lock() {
-            Ok(()) => Ok(Box::new(OsLock(file))),
-            Err(TryLockError::WouldBlock) => Err(io::Error::new(
-                io::ErrorKind::WouldBlock,
-                "the lock is held by another open ledger",
-            )),
-            Err(TryLockError::Error(e)) => Err(e),
+        // A lock just released can look held for a moment: a process that spawns
+        // a child (any of its threads) holds a copy of every descriptor, the lock's
+        // too, until the child execs. A real second writer still holds it after
+        // the grace period.
+        let grace = std::time::Instant::now() + std::time::Duration::from_millis(500);
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Box::new(OsLock(file))),
+                Err(TryLockError::WouldBlock) if std::time::Instant::now() < grace => {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err(TryLockError::WouldBlock) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::WouldBlock,
+                        "the lock is held by another open ledger",
+                    ));
+                }
+                Err(TryLockError::Error(e)) => return Err(e),
+            }
         }
     }
 
