@@ -29,6 +29,9 @@ enum Op {
     Consistency(u16, u16),
     Receipt(u16),
     Verify,
+    /// Prune below a boundary (retention): somewhere up to the signed size, or
+    /// (sometimes) past it, which is refused.
+    Prune(u16),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -43,6 +46,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (any::<u16>(), any::<u16>()).prop_map(|(a, b)| Op::Consistency(a, b)),
         2 => any::<u16>().prop_map(Op::Receipt),
         1 => Just(Op::Verify),
+        1 => any::<u16>().prop_map(Op::Prune),
     ]
 }
 
@@ -53,6 +57,8 @@ struct Model {
     stopped: bool,
     /// Appends answered with an error: each may or may not be in the ledger.
     unsure: Vec<Vec<u8>>,
+    /// Entries `0..pruned` have no bytes any more; their hashes remain.
+    pruned: u64,
 }
 
 impl Model {
@@ -77,8 +83,15 @@ impl Model {
         }
         self.unsure.clear();
         for i in 0..n {
-            prop_assert_eq!(&ledger.entry(i).unwrap(), &self.entries[i as usize]);
+            if i < self.pruned {
+                let pruned = matches!(ledger.entry(i), Err(Error::Pruned { .. }));
+                prop_assert!(pruned, "entry {} is pruned", i);
+            } else {
+                prop_assert_eq!(&ledger.entry(i).unwrap(), &self.entries[i as usize]);
+            }
         }
+        prop_assert!(ledger.pruned().below >= self.pruned, "a prune was lost");
+        self.pruned = ledger.pruned().below;
         let signed = ledger.signed().map_or(0, |s| s.checkpoint.size());
         prop_assert!(signed >= self.signed, "a signed checkpoint was lost");
         prop_assert!(signed <= n);
@@ -99,6 +112,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         signed: 0,
         stopped: false,
         unsure: Vec::new(),
+        pruned: 0,
     };
     for op in ops {
         let l = ledger.as_ref().unwrap();
@@ -180,9 +194,13 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Receipt(i) => {
                 if m.signed > 0 {
                     let index = u64::from(i) % m.signed;
-                    let r = l.receipt(index).unwrap();
-                    prop_assert_eq!(&r.entry, &m.entries[index as usize]);
-                    verify_receipt(&r, &trust).unwrap();
+                    if index < m.pruned {
+                        prop_assert!(l.receipt(index).is_err(), "a receipt of a pruned entry");
+                    } else {
+                        let r = l.receipt(index).unwrap();
+                        prop_assert_eq!(&r.entry, &m.entries[index as usize]);
+                        verify_receipt(&r, &trust).unwrap();
+                    }
                 } else {
                     prop_assert!(l.receipt(0).is_err());
                 }
@@ -193,6 +211,39 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 if m.signed > 0 {
                     prop_assert!(report.is_ok(), "{}", report);
                     prop_assert!(report.entries >= m.entries.len() as u64);
+                    prop_assert_eq!(report.pruned, m.pruned);
+                }
+            }
+            Op::Prune(b) => {
+                // Mostly within the signed entries; one in eight past them.
+                let below = if b % 8 == 0 {
+                    m.signed + 1 + u64::from(b) % 4
+                } else {
+                    u64::from(b) % (m.signed + 1)
+                };
+                match l.prune(below).wait() {
+                    Ok(p) => {
+                        prop_assert!(!m.stopped, "a prune succeeded on a stopped ledger");
+                        prop_assert!(below <= m.signed, "pruned past the signed size");
+                        prop_assert_eq!(p.below, below.max(m.pruned));
+                        m.pruned = p.below;
+                        // Every proof still holds: the hashes are all there.
+                        let n = m.entries.len() as u64;
+                        if n > 0 {
+                            prop_assert_eq!(l.root(n).unwrap(), m.tree.root());
+                            prop_assert_eq!(
+                                l.inclusion_proof(0, n).unwrap(),
+                                inclusion_proof(&m.tree, 0, n).unwrap()
+                            );
+                        }
+                    }
+                    Err(Error::Stopped { .. }) => m.stopped = true,
+                    // Past the signed size, or a failed hole punch: refused, nothing pruned
+                    // beyond what the marker says (a retry completes it).
+                    Err(_) => {
+                        prop_assert!(l.pruned().below >= m.pruned);
+                        m.pruned = l.pruned().below;
+                    }
                 }
             }
         }
