@@ -16,13 +16,14 @@
 //! ledger that cannot record: each is a denial, never a silent allow.
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use airlock_audit::{DecisionEntry, Entry, Event, Recorded, sha256_hex};
 use airlock_classify::RawCall;
 use airlock_hooks::{Agent, Verdict};
+use airlock_mcp::service::Outcome;
 use airlock_model::{Tier, Who};
 use airlock_policy::Policy;
 use airlock_server::PolicyTools;
@@ -106,144 +107,21 @@ fn decide(agent: Agent, args: &HookArgs, started: Instant) -> anyhow::Result<Ver
     }
 }
 
-/// The service decides; a hold is waited on until `deadline`.
+/// The service decides; a hold is waited on until `deadline` (the client is
+/// shared with `airlock mcp`).
 fn ask_service(
     server: &str,
     key: &str,
     call: &Value,
     deadline: Instant,
 ) -> anyhow::Result<Verdict> {
-    let base = server.trim_end_matches('/');
-    let body = call.to_string();
-    let answer = post(base, key, "/v1/actions", &body, deadline)?;
-    let id = answer["id"].as_str().unwrap_or("").to_owned();
-    let reason = || {
-        answer["decision"]["reason"]
-            .as_str()
-            .unwrap_or("no reason given")
-            .to_owned()
-    };
-    match answer["status"].as_str() {
-        Some("allowed" | "consumed") => Ok(Verdict::Allow(reason())),
-        Some("denied") => Ok(Verdict::Deny(reason())),
-        Some("pending") => wait_for_approval(base, key, &id, &body, deadline, &reason()),
-        other => anyhow::bail!("the service answered an unknown status {other:?}"),
-    }
-}
-
-fn wait_for_approval(
-    base: &str,
-    key: &str,
-    id: &str,
-    body: &str,
-    deadline: Instant,
-    reason: &str,
-) -> anyhow::Result<Verdict> {
-    // Leave a second to resubmit and answer before the agent's own timeout.
-    let answer_by = deadline
-        .checked_sub(Duration::from_secs(1))
-        .unwrap_or(deadline);
-    loop {
-        let left = answer_by.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Ok(Verdict::Deny(format!(
-                "held for approval as {id} ({reason}); not approved in time. Ask a human to approve it (`airlock approvals approve {id}`), then retry the same call"
-            )));
-        }
-        let wait = left.as_secs().clamp(1, 30);
-        let status = get(
-            base,
-            key,
-            &format!("/v1/actions/{id}?wait={wait}s"),
-            deadline,
-        )?;
-        match status["status"].as_str() {
-            Some("pending") => continue,
-            Some("approved") => {
-                let used = post(
-                    base,
-                    key,
-                    &format!("/v1/actions?approval={id}"),
-                    body,
-                    deadline,
-                )?;
-                return Ok(match used["status"].as_str() {
-                    Some("consumed" | "allowed") => Verdict::Allow(format!(
-                        "approved ({})",
-                        status["resolution"].as_str().unwrap_or("by the approvers")
-                    )),
-                    _ => Verdict::Deny(format!(
-                        "approved as {id}, but the approval could not be used: {}",
-                        used["error"]
-                            .as_str()
-                            .or(used["decision"]["reason"].as_str())
-                            .unwrap_or("refused")
-                    )),
-                });
-            }
-            Some(s) => {
-                return Ok(Verdict::Deny(format!(
-                    "held for approval as {id}, then {s}: {}",
-                    status["resolution"].as_str().unwrap_or(reason)
-                )));
-            }
-            None => anyhow::bail!("the service answered without a status: {status}"),
-        }
-    }
-}
-
-fn http(deadline: Instant) -> ureq::Agent {
-    let left = deadline
-        .saturating_duration_since(Instant::now())
-        .max(Duration::from_millis(100));
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_connect(Some(Duration::from_secs(2).min(left)))
-        .timeout_global(Some(left))
-        .build()
-        .into()
-}
-
-fn post(base: &str, key: &str, path: &str, body: &str, deadline: Instant) -> anyhow::Result<Value> {
-    let mut r = http(deadline)
-        .post(&format!("{base}{path}"))
-        .header("Authorization", &format!("Bearer {key}"))
-        .header("Content-Type", "application/json")
-        .send(body)
-        .map_err(|e| anyhow::anyhow!("the airlock service at {base} did not answer: {e}"))?;
-    read_answer(base, path, &mut r)
-}
-
-fn get(base: &str, key: &str, path: &str, deadline: Instant) -> anyhow::Result<Value> {
-    let mut r = http(deadline)
-        .get(&format!("{base}{path}"))
-        .header("Authorization", &format!("Bearer {key}"))
-        .call()
-        .map_err(|e| anyhow::anyhow!("the airlock service at {base} did not answer: {e}"))?;
-    read_answer(base, path, &mut r)
-}
-
-fn read_answer(
-    base: &str,
-    path: &str,
-    r: &mut ureq::http::Response<ureq::Body>,
-) -> anyhow::Result<Value> {
-    let status = r.status().as_u16();
-    let text = r
-        .body_mut()
-        .with_config()
-        .limit(4 << 20)
-        .read_to_string()
-        .map_err(|e| anyhow::anyhow!("reading the answer of {base}{path}: {e}"))?;
-    let v: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    if status == 200 {
-        Ok(v)
-    } else {
-        anyhow::bail!(
-            "the airlock service refused ({status}): {}",
-            v["error"].as_str().unwrap_or("no reason given")
-        )
-    }
+    let service = airlock_mcp::service::Service::new(server, key);
+    Ok(
+        match service.ask(&call.to_string(), deadline, &mut |_| {})? {
+            Outcome::Allow(reason) => Verdict::Allow(reason),
+            Outcome::Deny(reason) => Verdict::Deny(reason),
+        },
+    )
 }
 
 /// Decided here, with the policy given or the built-in one, and recorded in the
@@ -302,49 +180,10 @@ fn decide_here(agent: Agent, args: &HookArgs, call: Value) -> anyhow::Result<Ver
             approval: None,
         })),
     );
-    record_locally(&ledger_home(args)?, &entry)?;
+    airlock_mcp::decide::record_locally(&ledger_home(args)?, &entry)?;
     Ok(verdict)
 }
 
 fn ledger_home(args: &HookArgs) -> anyhow::Result<PathBuf> {
-    if let Some(dir) = &args.ledger {
-        return Ok(dir.clone());
-    }
-    let home = std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .ok_or_else(|| {
-            anyhow::anyhow!("no HOME for the local ledger: set AIRLOCK_HOOK_LEDGER to a directory")
-        })?;
-    Ok(Path::new(&home).join(".airlock"))
-}
-
-/// Appends the entry to `home/ledger` and signs a checkpoint covering it. Hooks of
-/// parallel tool calls run at once; the ledger takes one writer, so a busy ledger
-/// is waited for (up to 5 s) before it counts as a failure.
-fn record_locally(home: &Path, entry: &Entry) -> anyhow::Result<()> {
-    let config = airlock_server::LedgerConfig {
-        gateway: "local".into(),
-        ..Default::default()
-    };
-    let give_up = Instant::now() + Duration::from_secs(5);
-    let recorder = loop {
-        match airlock_server::Recorder::open(home, &config) {
-            Ok(r) => break r,
-            Err(e) if Instant::now() < give_up && format!("{e:#}").contains("lock") => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(e) => return Err(e.context("the local ledger cannot record this decision")),
-        }
-    };
-    let bytes = entry.to_bytes()?;
-    let ledger = recorder.ledger();
-    ledger
-        .append(bytes)
-        .wait()
-        .map_err(|e| anyhow::anyhow!("the local ledger cannot record this decision: {e}"))?;
-    ledger
-        .sign_checkpoint()
-        .wait()
-        .map_err(|e| anyhow::anyhow!("the local ledger cannot sign: {e}"))?;
-    Ok(())
+    airlock_mcp::decide::ledger_home(args.ledger.as_deref(), "AIRLOCK_HOOK_LEDGER")
 }

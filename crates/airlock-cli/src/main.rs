@@ -218,6 +218,9 @@ enum Command {
     /// A coding agent's pre-tool hook (claude-code, cursor, codex, gemini, kiro):
     /// the agent's payload on stdin, the verdict in its own format (docs/hooks.md).
     Hook(hook::HookArgs),
+    /// A stdio MCP server behind airlock: `airlock mcp --server NAME -- COMMAND…`
+    /// (tools/call decided, tool definitions pinned; docs/mcp.md).
+    Mcp(airlock_mcp::McpArgs),
 }
 
 /// Where the service is and who you are.
@@ -404,6 +407,7 @@ fn main() -> ExitCode {
         } => test(&files, policy.as_deref(), verbose),
         Command::Witness(args) => airlock_witness::cli::run(args),
         Command::Hook(args) => hook::run(args),
+        Command::Mcp(args) => airlock_mcp::run(args),
         Command::Audit { command } => audit::run(command),
         Command::Schema { which } => {
             let schema = match which {

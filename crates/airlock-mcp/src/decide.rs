@@ -1,0 +1,343 @@
+//! Who decides a `tools/call`: a running airlock service (with the agent's key),
+//! or this process with a policy file and a local ledger. Either way, an error on
+//! the way to a decision is a denial (fail closed).
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use airlock_audit::{DecisionEntry, Entry, Event, Recorded, sha256_hex};
+use airlock_classify::{McpCall, RawCall};
+use airlock_model::{Decision, Tier, Who};
+use airlock_policy::Policy;
+use airlock_server::PolicyTools;
+use serde_json::{Map, Value, json};
+
+use crate::service::{Hold, Outcome, Service};
+
+/// One `tools/call`, with the tool's `tools/list` entry when it was seen.
+pub struct ToolCall<'a> {
+    pub name: &'a str,
+    pub arguments: &'a Map<String, Value>,
+    pub listing: Option<&'a Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Relay the call to the server.
+    Forward,
+    /// Answer the client with this reason; the server never sees the call.
+    Deny(String),
+}
+
+pub trait Decider: Send + Sync {
+    /// Decides one call. `on_hold` is told (repeatedly) while a call waits for
+    /// approval, with a sentence naming who must approve and how.
+    fn decide(&self, call: &ToolCall, on_hold: &mut dyn FnMut(&str)) -> anyhow::Result<Verdict>;
+
+    /// Whether the tool would be denied whatever its arguments; such a tool is not
+    /// listed. `false` whenever that cannot be shown (the call is still decided).
+    fn always_denied(&self, _name: &str, _listing: &Value) -> bool {
+        false
+    }
+}
+
+/// The raw call as `airlock-classify` reads it (`RawCall::from_value`): the
+/// `tools/call` params with the tool's listing and the server's name.
+pub fn raw_call(server: &str, call: &ToolCall) -> Value {
+    let mut v = json!({
+        "name": call.name,
+        "arguments": call.arguments,
+        "server": server,
+    });
+    if let Some(l) = call.listing {
+        v["tool"] = l.clone();
+    }
+    v
+}
+
+/// Decisions by a running service (`AIRLOCK_SERVER`, `AIRLOCK_AGENT_KEY`).
+pub struct Remote {
+    pub service: Service,
+    pub server: String,
+    /// The longest a call waits for approval before it is denied.
+    pub hold_timeout: Duration,
+}
+
+impl Decider for Remote {
+    fn decide(&self, call: &ToolCall, on_hold: &mut dyn FnMut(&str)) -> anyhow::Result<Verdict> {
+        let body = raw_call(&self.server, call).to_string();
+        let deadline = Instant::now() + self.hold_timeout;
+        let mut tell = |h: &Hold| on_hold(&h.message());
+        Ok(match self.service.ask(&body, deadline, &mut tell)? {
+            Outcome::Allow(_) => Verdict::Forward,
+            Outcome::Deny(reason) => Verdict::Deny(reason),
+        })
+    }
+}
+
+/// Decisions made here: a policy, an agent name, a local ledger.
+pub struct Local {
+    pub policy: Policy,
+    pub agent: String,
+    pub server: String,
+    /// The local ledger's directory (as for `airlock hook`).
+    pub ledger: PathBuf,
+    /// Rules that match whatever a call's arguments are (see [`ArgumentFree`]).
+    pub argument_free: ArgumentFree,
+}
+
+impl Local {
+    /// Loads the policy file (or the built-in policy).
+    pub fn new(
+        policy: Option<&Path>,
+        agent: String,
+        server: String,
+        ledger: PathBuf,
+    ) -> anyhow::Result<Local> {
+        let (name, source) = match policy {
+            Some(p) => (
+                p.display().to_string(),
+                std::fs::read_to_string(p)
+                    .map_err(|e| anyhow::anyhow!("cannot read the policy {}: {e}", p.display()))?,
+            ),
+            None => (
+                airlock_policy::DEFAULT_POLICY_FILE.to_owned(),
+                airlock_policy::DEFAULT_POLICY_YAML.to_owned(),
+            ),
+        };
+        let loaded = Policy::load(&name, &source, jiff::Timestamp::now())?;
+        for w in &loaded.warnings {
+            eprintln!("{}", w.render(&name));
+        }
+        Ok(Local {
+            policy: loaded.policy,
+            agent,
+            server,
+            ledger,
+            argument_free: ArgumentFree::of(&source),
+        })
+    }
+
+    fn decision(&self, call: &ToolCall) -> (airlock_model::Action, Decision) {
+        let raw = RawCall::Mcp(McpCall {
+            name: call.name.to_owned(),
+            arguments: call.arguments.clone(),
+            tool: call.listing.cloned(),
+            server: Some(self.server.clone()),
+            meta: None,
+        });
+        let who = Who {
+            agent: self.agent.clone(),
+            ..Who::default()
+        };
+        let action = airlock_classify::classify(&raw, &PolicyTools(&self.policy)).into_action(who);
+        let decision = self.policy.decide(&action, jiff::Timestamp::now());
+        (action, decision)
+    }
+}
+
+impl Decider for Local {
+    fn decide(&self, call: &ToolCall, _: &mut dyn FnMut(&str)) -> anyhow::Result<Verdict> {
+        let (action, decision) = self.decision(call);
+        let (verdict, status) = match decision.decision {
+            Tier::Allow | Tier::Log => (Verdict::Forward, "allowed"),
+            Tier::Deny => (Verdict::Deny(with_rules(&decision)), "denied"),
+            Tier::Approve => (
+                Verdict::Deny(format!(
+                    "{} It needs human approval, and this gateway has no airlock service to hold it: a human must approve it through an airlock service (run `airlock mcp` with AIRLOCK_SERVER and AIRLOCK_AGENT_KEY set), or do without this call.",
+                    with_rules(&decision)
+                )),
+                "denied",
+            ),
+        };
+        let now = jiff::Timestamp::now();
+        let entry = Entry::new(
+            now.as_millisecond(),
+            &format!("mcp:{}", self.server),
+            "local",
+            Event::Decision(Box::new(DecisionEntry {
+                id: String::new(),
+                agent: action.who.agent.clone(),
+                operator: action.who.operator.clone(),
+                call_digest: sha256_hex(raw_call(&self.server, call).to_string().as_bytes()),
+                action: Recorded::Action(Box::new(action)),
+                policy: decision.policy.version.clone(),
+                decision: decision.decision,
+                rules: decision.rules.clone(),
+                reason: decision.reason.clone(),
+                status: status.to_owned(),
+                approval: None,
+            })),
+        );
+        record_locally(&self.ledger, &entry)?;
+        Ok(verdict)
+    }
+
+    fn always_denied(&self, name: &str, listing: &Value) -> bool {
+        let empty = Map::new();
+        let call = ToolCall {
+            name,
+            arguments: &empty,
+            listing: Some(listing),
+        };
+        let (_, decision) = self.decision(&call);
+        let effect_fixed = self.policy.mcp_tool_effect(&self.server, name).is_some();
+        decision.decision == Tier::Deny
+            && decision
+                .rules
+                .iter()
+                .any(|r| self.argument_free.covers(r, effect_fixed))
+    }
+}
+
+/// The decision's reason, naming the deciding rules unless it already does.
+/// Ends with a full stop, so that a sentence can follow.
+fn with_rules(d: &Decision) -> String {
+    let named = d.rules.iter().all(|r| d.reason.contains(r.as_str()));
+    let mut reason = if named || d.rules.is_empty() {
+        d.reason.trim_end().to_owned()
+    } else {
+        format!("{} (rule {})", d.reason.trim_end(), d.rules.join(", "))
+    };
+    if !reason.ends_with(['.', '!', '?']) {
+        reason.push('.');
+    }
+    reason
+}
+
+/// The rules of a policy whose match cannot depend on a call's arguments: they
+/// name only the tool, the operation, the agent or the tenant (fixed for one
+/// server's tool and one gateway), are enforced, have no `unless`, and no
+/// exception waives them. Rules that also name an effect are kept apart: they
+/// are argument-free only for a tool whose effect the policy maps (classification
+/// from arguments, e.g. SQL in a `query`, can move an unmapped tool's effect
+/// either way). Anything else is assumed to depend on the arguments.
+#[derive(Debug, Clone, Default)]
+pub struct ArgumentFree {
+    fixed: HashSet<String>,
+    effect_only: HashSet<String>,
+}
+
+impl ArgumentFree {
+    pub fn of(policy_source: &str) -> ArgumentFree {
+        let mut out = ArgumentFree::default();
+        let Ok(doc) = serde_saphyr::from_str::<Value>(policy_source) else {
+            return out;
+        };
+        let waived: HashSet<&str> = doc["exceptions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|e| e["waive"].as_array().into_iter().flatten())
+            .filter_map(Value::as_str)
+            .collect();
+        // `airlock:unlisted-agent` depends on the agent alone.
+        if doc["defaults"]["unlisted_agents"].as_str() != Some("rules")
+            && !waived.contains("airlock:unlisted-agent")
+        {
+            out.fixed.insert("airlock:unlisted-agent".to_owned());
+        }
+        for rule in doc["rules"].as_array().into_iter().flatten() {
+            let Some(id) = rule["id"].as_str() else {
+                continue;
+            };
+            let enforced = rule["mode"].as_str().is_none_or(|m| m == "enforce");
+            if !enforced || !rule["unless"].is_null() || waived.contains(id) {
+                continue;
+            }
+            let Some(when) = rule["when"].as_object() else {
+                continue;
+            };
+            let fixed_key = |k: &str| matches!(k, "tool" | "operation" | "agent" | "tenant");
+            let effect_key = |k: &str| matches!(k, "effect" | "effect_at_least");
+            if when.keys().all(|k| fixed_key(k)) {
+                out.fixed.insert(id.to_owned());
+            } else if when.keys().all(|k| fixed_key(k) || effect_key(k)) {
+                out.effect_only.insert(id.to_owned());
+            }
+        }
+        out
+    }
+
+    /// Whether `rule` matches whatever the arguments; `effect_fixed`: the policy
+    /// maps the tool's effect.
+    pub fn covers(&self, rule: &str, effect_fixed: bool) -> bool {
+        self.fixed.contains(rule) || (effect_fixed && self.effect_only.contains(rule))
+    }
+}
+
+/// The local ledger's directory: `~/.airlock` unless given.
+pub fn ledger_home(dir: Option<&Path>, env_hint: &str) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = dir {
+        return Ok(dir.to_path_buf());
+    }
+    let home = std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| {
+            anyhow::anyhow!("no HOME for the local ledger: set {env_hint} to a directory")
+        })?;
+    Ok(Path::new(&home).join(".airlock"))
+}
+
+/// Appends the entry to `home/ledger` and signs a checkpoint covering it. Several
+/// processes may record at once (parallel hooks, several gateways); the ledger
+/// takes one writer, so a busy ledger is waited for (up to 5 s) before it counts
+/// as a failure.
+pub fn record_locally(home: &Path, entry: &Entry) -> anyhow::Result<()> {
+    let config = airlock_server::LedgerConfig {
+        gateway: "local".into(),
+        ..Default::default()
+    };
+    let give_up = Instant::now() + Duration::from_secs(5);
+    let recorder = loop {
+        match airlock_server::Recorder::open(home, &config) {
+            Ok(r) => break r,
+            Err(e) if Instant::now() < give_up && format!("{e:#}").contains("lock") => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(e.context("the local ledger cannot record this decision")),
+        }
+    };
+    let bytes = entry.to_bytes()?;
+    let ledger = recorder.ledger();
+    ledger
+        .append(bytes)
+        .wait()
+        .map_err(|e| anyhow::anyhow!("the local ledger cannot record this decision: {e}"))?;
+    ledger
+        .sign_checkpoint()
+        .wait()
+        .map_err(|e| anyhow::anyhow!("the local ledger cannot sign: {e}"))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_rules_on_tool_operation_agent_are_argument_free() {
+        let a = ArgumentFree::of(
+            r#"
+defaults: { unlisted_agents: deny }
+rules:
+  - { id: no-writes, when: { tool: "mcp:fs", operation: [write_file] }, then: deny }
+  - { id: by-effect, when: { tool: "mcp:fs", effect: delete }, then: deny }
+  - { id: by-target, when: { tool: "mcp:fs", target: { paths: ["/etc/*"] } }, then: deny }
+  - { id: observed, when: { tool: "mcp:fs" }, then: deny, mode: observe }
+  - { id: waived, when: { tool: "mcp:fs" }, then: deny }
+exceptions:
+  - { id: x, ticket: x, waive: [waived], expires: "2030-01-01T00:00:00Z" }
+"#,
+        );
+        assert!(a.covers("no-writes", false));
+        assert!(a.covers("airlock:unlisted-agent", false));
+        assert!(!a.covers("by-effect", false));
+        assert!(a.covers("by-effect", true));
+        assert!(!a.covers("by-target", true));
+        assert!(!a.covers("observed", true));
+        assert!(!a.covers("waived", true));
+        assert!(!a.covers("airlock:default-deny", true));
+    }
+}
