@@ -10,7 +10,7 @@ use airlock_audit::{DecisionEntry, Entry, Event, Recorded, sha256_hex};
 use airlock_classify::{McpCall, RawCall};
 use airlock_model::{Decision, Tier, Who};
 use airlock_policy::Policy;
-use airlock_server::PolicyTools;
+use airlock_server::{PolicyTools, Recorder};
 use serde_json::{Map, Value, json};
 
 use crate::service::{Hold, Outcome, Service};
@@ -81,8 +81,11 @@ pub struct Local {
     pub policy: Policy,
     pub agent: String,
     pub server: String,
-    /// The local ledger's directory (as for `airlock hook`).
-    pub ledger: PathBuf,
+    /// This gateway's ledger, open for the whole session: a call waits for its
+    /// entry to be durable (one append, group-committed), not for a ledger to be
+    /// opened and a checkpoint signed. The ledger signs every second, and once
+    /// more when the gateway stops.
+    pub ledger: Recorder,
     /// Rules that match whatever a call's arguments are (see [`ArgumentFree`]).
     pub argument_free: ArgumentFree,
 }
@@ -113,8 +116,8 @@ impl Local {
         Ok(Local {
             policy: loaded.policy,
             agent,
+            ledger: session_ledger(&ledger, &server)?,
             server,
-            ledger,
             argument_free: ArgumentFree::of(&source),
         })
     }
@@ -170,7 +173,13 @@ impl Decider for Local {
                 approval: None,
             })),
         );
-        record_locally(&self.ledger, &entry)?;
+        self.ledger
+            .ledger()
+            .append(entry.to_bytes()?)
+            .wait()
+            .map_err(|e| {
+                anyhow::anyhow!("the gateway's ledger cannot record this decision: {e}")
+            })?;
         Ok(verdict)
     }
 
@@ -188,6 +197,38 @@ impl Decider for Local {
                 .rules
                 .iter()
                 .any(|r| self.argument_free.covers(r, effect_fixed))
+    }
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        // A last checkpoint, so that the ledger left behind vouches for every entry.
+        let _ = self.ledger.ledger().sign_checkpoint().wait();
+    }
+}
+
+/// The gateway's own ledger, `home/mcp/SERVER`, with its key beside it. One writer
+/// per ledger: a second gateway for the same server, running at the same time,
+/// keeps its own (`home/mcp/SERVER-PID`). `airlock audit verify` checks each.
+fn session_ledger(home: &Path, server: &str) -> anyhow::Result<Recorder> {
+    let config = airlock_server::LedgerConfig {
+        gateway: format!("mcp-{server}"),
+        ..Default::default()
+    };
+    let shared = home.join("mcp").join(server);
+    std::fs::create_dir_all(&shared)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", shared.display()))?;
+    match Recorder::open(&shared, &config) {
+        Ok(r) => Ok(r),
+        Err(e) if format!("{e:#}").contains("lock") => {
+            let own = home
+                .join("mcp")
+                .join(format!("{server}-{}", std::process::id()));
+            std::fs::create_dir_all(&own)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", own.display()))?;
+            Recorder::open(&own, &config)
+        }
+        Err(e) => Err(e.context("the gateway's ledger cannot be opened")),
     }
 }
 
