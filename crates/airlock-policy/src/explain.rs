@@ -56,12 +56,16 @@ fn subject(p: &Compiled, a: &Action, v: &Verdict) -> String {
             (true, true) => "an unnamed target".into(),
         }
     } else {
-        let op = if a.what.operation.is_empty() {
-            String::new()
+        let (tool, op) = (a.what.tool.as_str(), a.what.operation.as_str());
+        // `ls` rather than `ls ls`: an operation that already names its tool (or
+        // is all there is) stands alone.
+        if op.is_empty() {
+            format!("`{tool}`")
+        } else if tool.is_empty() || op == tool || op.starts_with(&format!("{tool} ")) {
+            format!("`{op}`")
         } else {
-            format!(" {}", a.what.operation)
-        };
-        format!("`{}{op}`", a.what.tool)
+            format!("`{tool} {op}`")
+        }
     };
     let mut envs: Vec<&str> = Vec::new();
     for pl in &v.placements {

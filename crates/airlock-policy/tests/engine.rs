@@ -71,6 +71,30 @@ fn the_reason_is_one_plain_sentence_naming_rule_count_and_group() {
     assert_eq!(ap.on_timeout, Tier::Deny);
 }
 
+/// Without targets the reason names the call: `tool operation`, or the operation
+/// alone when it already names its tool (`ls`, not `ls ls`).
+#[test]
+fn a_call_without_targets_is_named_once() {
+    let p = policy("rules:\n  - id: reads\n    when: { effect: read }\n    then: allow\n");
+    for (tool, op, named) in [
+        ("ls", "ls", "`ls`"),
+        ("git", "git status", "`git status`"),
+        ("aws", "s3:ListBuckets", "`aws s3:ListBuckets`"),
+        ("cat", "", "`cat`"),
+    ] {
+        let d = decide(
+            &p,
+            &format!(
+                r#"{{"who":{{"agent":"a"}},"what":{{"tool":"{tool}","operation":"{op}","effect":"read"}}}}"#
+            ),
+        );
+        assert_eq!(
+            d.reason,
+            format!("Reading {named} in production is allowed (rule reads)")
+        );
+    }
+}
+
 #[test]
 fn a_relaxing_rule_needs_every_target_a_restricting_rule_needs_one() {
     let p = policy(
