@@ -400,7 +400,12 @@ impl Session {
         let until = Instant::now() + within;
         loop {
             if let Some(s) = self.child.try_wait().unwrap() {
-                let err: Vec<String> = self.stderr.try_iter().collect();
+                // The reader thread may still be passing on the last lines: read
+                // until it ends (the pipe's end) rather than what has arrived.
+                let mut err = Vec::new();
+                while let Ok(line) = self.stderr.recv_timeout(Duration::from_secs(5)) {
+                    err.push(line);
+                }
                 return (s.code(), err.join("\n"));
             }
             assert!(
