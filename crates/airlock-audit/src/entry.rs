@@ -146,6 +146,34 @@ pub struct DecisionEntry {
     pub approval: Option<String>,
 }
 
+impl DecisionEntry {
+    /// What the ledger records of a call the policy decided: the raw call's digest
+    /// (`call_json` as received), the Action, and the decision; `status` is what the
+    /// caller was answered (`allowed`, `denied`, `pending`, `asked`).
+    pub fn of(
+        id: &str,
+        call_json: &str,
+        action: Action,
+        decision: &airlock_model::Decision,
+        status: &str,
+        approval: Option<&str>,
+    ) -> DecisionEntry {
+        DecisionEntry {
+            id: id.to_owned(),
+            agent: action.who.agent.clone(),
+            operator: action.who.operator.clone(),
+            call_digest: sha256_hex(call_json.as_bytes()),
+            action: Recorded::Action(Box::new(action)),
+            policy: decision.policy.version.clone(),
+            decision: decision.decision,
+            rules: decision.rules.clone(),
+            reason: decision.reason.clone(),
+            status: status.to_owned(),
+            approval: approval.map(str::to_owned),
+        }
+    }
+}
+
 /// The Action, whole, or its SHA-256 when the entry would be too large.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]

@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use airlock_audit::{DecisionEntry, Entry, Event, Recorded, sha256_hex};
+use airlock_audit::{DecisionEntry, Entry, Event};
 use airlock_classify::RawCall;
 use airlock_hooks::{Agent, Verdict};
 use airlock_mcp::service::Outcome;
@@ -166,19 +166,9 @@ fn decide_here(agent: Agent, args: &HookArgs, call: Value) -> anyhow::Result<Ver
         now.as_millisecond(),
         &format!("hook:{}", agent.name()),
         "local",
-        Event::Decision(Box::new(DecisionEntry {
-            id: String::new(),
-            agent: action.who.agent.clone(),
-            operator: action.who.operator.clone(),
-            call_digest: sha256_hex(call_json.as_bytes()),
-            action: Recorded::Action(Box::new(action)),
-            policy: decision.policy.version.clone(),
-            decision: decision.decision,
-            rules: decision.rules.clone(),
-            reason: decision.reason.clone(),
-            status: status.to_owned(),
-            approval: None,
-        })),
+        Event::Decision(Box::new(DecisionEntry::of(
+            "", &call_json, action, &decision, status, None,
+        ))),
     );
     airlock_mcp::decide::record_locally(&ledger_home(args)?, &entry)?;
     Ok(verdict)

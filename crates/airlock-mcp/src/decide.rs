@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use airlock_audit::{DecisionEntry, Entry, Event, Recorded, sha256_hex};
+use airlock_audit::{DecisionEntry, Entry, Event};
 use airlock_classify::{McpCall, RawCall};
 use airlock_model::{Decision, Tier, Who};
 use airlock_policy::Policy;
@@ -159,19 +159,14 @@ impl Decider for Local {
             now.as_millisecond(),
             &format!("mcp:{}", self.server),
             "local",
-            Event::Decision(Box::new(DecisionEntry {
-                id: String::new(),
-                agent: action.who.agent.clone(),
-                operator: action.who.operator.clone(),
-                call_digest: sha256_hex(raw_call(&self.server, call).to_string().as_bytes()),
-                action: Recorded::Action(Box::new(action)),
-                policy: decision.policy.version.clone(),
-                decision: decision.decision,
-                rules: decision.rules.clone(),
-                reason: decision.reason.clone(),
-                status: status.to_owned(),
-                approval: None,
-            })),
+            Event::Decision(Box::new(DecisionEntry::of(
+                "",
+                &raw_call(&self.server, call).to_string(),
+                action,
+                &decision,
+                status,
+                None,
+            ))),
         );
         self.ledger
             .ledger()

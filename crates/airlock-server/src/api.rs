@@ -453,19 +453,17 @@ fn decision_event(
     status: Status,
     approval: Option<&str>,
 ) -> Event {
-    Event::Decision(Box::new(DecisionEntry {
-        id: id.to_owned(),
-        agent: caller.name.clone(),
-        operator: action.who.operator.clone(),
-        call_digest: sha256_hex(call_json.as_bytes()),
-        action: Recorded::Action(Box::new(action.clone())),
-        policy: decision.policy.version.clone(),
-        decision: decision.decision,
-        rules: decision.rules.clone(),
-        reason: decision.reason.clone(),
-        status: status.as_str().to_owned(),
-        approval: approval.map(str::to_owned),
-    }))
+    // The identity is the key's, whatever the Action said.
+    let mut action = action.clone();
+    action.who.agent = caller.name.clone();
+    Event::Decision(Box::new(DecisionEntry::of(
+        id,
+        call_json,
+        action,
+        decision,
+        status.as_str(),
+        approval,
+    )))
 }
 
 /// Limits, the circuit breaker, first-seen, approvals in use, and the durable record:
