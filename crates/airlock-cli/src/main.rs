@@ -259,6 +259,10 @@ enum ApprovalsCommand {
         status: Option<String>,
         #[arg(long)]
         agent: Option<String>,
+        /// `table` (one line a request, for a human), `json`, or `auto`: a table on
+        /// a terminal, JSON when piped.
+        #[arg(long, default_value = "auto", value_parser = ["auto", "table", "json"])]
+        format: String,
     },
     /// One request with everything needed to decide.
     Show { id: String },
@@ -435,6 +439,79 @@ fn client(remote: &Remote) -> anyhow::Result<client::Client> {
     client::Client::new(&remote.server, remote.token.as_deref())
 }
 
+/// The approval queue for a human deciding in seconds: one line a request, the
+/// oldest deadline first: who, what, votes, time left, and why it is held.
+fn approvals_table(listed: &serde_json::Value, now_ms: i64) -> String {
+    let mut rows: Vec<&serde_json::Value> = listed["approvals"]
+        .as_array()
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
+    rows.sort_by_key(|r| r["expires_ms"].as_i64().unwrap_or(i64::MAX));
+    if rows.is_empty() {
+        return "no requests\n".into();
+    }
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_owned();
+    let lines: Vec<[String; 6]> = rows
+        .iter()
+        .map(|r| {
+            let needed: u64 = r["requirements"]
+                .as_array()
+                .map(|q| q.iter().filter_map(|x| x["approvals"].as_u64()).sum())
+                .unwrap_or(0);
+            let left = match r["expires_ms"].as_i64() {
+                Some(e) if e > now_ms => span((e - now_ms) / 1000),
+                Some(_) => "due".into(),
+                None => "-".into(),
+            };
+            let mut why = text(&r["reason"]);
+            if why.chars().count() > 90 {
+                why = why.chars().take(89).collect::<String>() + "…";
+            }
+            [
+                text(&r["id"]),
+                text(&r["agent"]),
+                format!("{} {}", text(&r["effect"]), text(&r["operation"])),
+                format!("{}/{needed}", r["votes"].as_u64().unwrap_or(0)),
+                left,
+                why,
+            ]
+        })
+        .collect();
+    let head = ["ID", "AGENT", "WHAT", "VOTES", "LEFT", "WHY"];
+    let mut widths = head.map(str::len);
+    for l in &lines {
+        for (w, c) in widths.iter_mut().zip(l) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let row = |cells: &[String]| {
+        let mut out = String::new();
+        for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
+            if i + 1 == cells.len() {
+                out.push_str(c);
+            } else {
+                out.push_str(&format!("{c:<w$}  "));
+            }
+        }
+        out.trim_end().to_owned() + "\n"
+    };
+    let mut out = row(&head.map(String::from));
+    for l in &lines {
+        out.push_str(&row(l));
+    }
+    out
+}
+
+/// Seconds as `45s`, `12m`, `3h`, `2d`.
+fn span(secs: i64) -> String {
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s if s < 172_800 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
 fn print_json(v: &serde_json::Value) -> anyhow::Result<ExitCode> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(ExitCode::SUCCESS)
@@ -443,12 +520,27 @@ fn print_json(v: &serde_json::Value) -> anyhow::Result<ExitCode> {
 fn approvals(remote: &Remote, command: ApprovalsCommand) -> anyhow::Result<ExitCode> {
     let c = client(remote)?;
     match command {
-        ApprovalsCommand::List { status, agent } => {
+        ApprovalsCommand::List {
+            status,
+            agent,
+            format,
+        } => {
             let path = client::with_query(
                 "/v1/approvals",
                 &[("status", status.as_deref()), ("agent", agent.as_deref())],
             );
-            print_json(&c.call("GET", &path, None)?)
+            let listed = c.call("GET", &path, None)?;
+            let table = match format.as_str() {
+                "table" => true,
+                "json" => false,
+                _ => std::io::IsTerminal::is_terminal(&std::io::stdout()),
+            };
+            if table {
+                print!("{}", approvals_table(&listed, now().as_millisecond()));
+                Ok(ExitCode::SUCCESS)
+            } else {
+                print_json(&listed)
+            }
         }
         ApprovalsCommand::Show { id } => print_json(&c.call(
             "GET",

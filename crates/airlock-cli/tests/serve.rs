@@ -872,6 +872,27 @@ fn the_human_cli_drives_a_running_service(backend: Backend) {
     let (code, out, _) = cli(&admin, &["approvals", "list"]);
     assert_eq!(code, Some(0));
     assert!(out.contains(&id), "{out}");
+    let listed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        listed["approvals"][0]["id"],
+        id.as_str(),
+        "piped, it is JSON"
+    );
+    // For a human: one line a request, with who, what, votes, time left and why.
+    let (code, out, _) = cli(&admin, &["approvals", "list", "--format", "table"]);
+    assert_eq!(code, Some(0));
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("ID") && lines[0].contains("VOTES") && lines[0].ends_with("WHY"),
+        "{out}"
+    );
+    assert!(lines[1].starts_with(&id), "{out}");
+    for part in ["delete", "0/1", "1h", "rule deletes"] {
+        assert!(
+            lines[1].contains(part) || (part == "1h" && lines[1].contains("59m")),
+            "{part}: {out}"
+        );
+    }
     let (code, out, _) = cli(&admin, &["approvals", "show", &id]);
     assert_eq!(code, Some(0));
     assert!(out.contains("\"delete\""), "{out}");
