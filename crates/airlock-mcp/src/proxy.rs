@@ -205,14 +205,14 @@ impl Gateway {
                 let checked = batch.iter().any(|m| {
                     matches!(
                         m.get("method").and_then(Value::as_str),
-                        Some("tools/call" | "tools/list")
+                        Some("tools/call" | "tools/list" | "server/discover")
                     )
                 });
                 if checked {
                     self.error(
                         &Value::Null,
                         INVALID_REQUEST,
-                        "airlock: tools/call and tools/list cannot be sent in a batch; send them one message at a time",
+                        "airlock: tools/call, tools/list and server/discover cannot be sent in a batch; send them one message at a time",
                     );
                 } else {
                     self.send_server(&line);
@@ -367,7 +367,9 @@ impl Gateway {
         let key = id_key(id);
         let pending = lock(&self.pending).remove(&key);
         match pending {
-            Some(p) if p.method == "tools/list" => {
+            // The 2026-07-28 lifecycle's `server/discover` answers with the tool
+            // list too: it is pinned and filtered the same, or it would bypass both.
+            Some(p) if p.method == "tools/list" || p.method == "server/discover" => {
                 let filtered = self.tools_list(msg);
                 self.send_client_json(&filtered);
             }
