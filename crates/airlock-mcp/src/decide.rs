@@ -2,7 +2,6 @@
 //! or this process with a policy file and a local ledger. Either way, an error on
 //! the way to a decision is a denial (fail closed).
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -86,8 +85,6 @@ pub struct Local {
     /// opened and a checkpoint signed. The ledger signs every second, and once
     /// more when the gateway stops.
     pub ledger: Recorder,
-    /// Rules that match whatever a call's arguments are (see [`ArgumentFree`]).
-    pub argument_free: ArgumentFree,
 }
 
 impl Local {
@@ -118,7 +115,6 @@ impl Local {
             agent,
             ledger: session_ledger(&ledger, &server)?,
             server,
-            argument_free: ArgumentFree::of(&source),
         })
     }
 
@@ -191,7 +187,7 @@ impl Decider for Local {
             && decision
                 .rules
                 .iter()
-                .any(|r| self.argument_free.covers(r, effect_fixed))
+                .any(|r| self.policy.rule_is_argument_free(r, effect_fixed))
     }
 }
 
@@ -242,67 +238,6 @@ fn with_rules(d: &Decision) -> String {
     reason
 }
 
-/// The rules of a policy whose match cannot depend on a call's arguments: they
-/// name only the tool, the operation, the agent or the tenant (fixed for one
-/// server's tool and one gateway), are enforced, have no `unless`, and no
-/// exception waives them. Rules that also name an effect are kept apart: they
-/// are argument-free only for a tool whose effect the policy maps (classification
-/// from arguments, e.g. SQL in a `query`, can move an unmapped tool's effect
-/// either way). Anything else is assumed to depend on the arguments.
-#[derive(Debug, Clone, Default)]
-pub struct ArgumentFree {
-    fixed: HashSet<String>,
-    effect_only: HashSet<String>,
-}
-
-impl ArgumentFree {
-    pub fn of(policy_source: &str) -> ArgumentFree {
-        let mut out = ArgumentFree::default();
-        let Ok(doc) = serde_saphyr::from_str::<Value>(policy_source) else {
-            return out;
-        };
-        let waived: HashSet<&str> = doc["exceptions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .flat_map(|e| e["waive"].as_array().into_iter().flatten())
-            .filter_map(Value::as_str)
-            .collect();
-        // `airlock:unlisted-agent` depends on the agent alone.
-        if doc["defaults"]["unlisted_agents"].as_str() != Some("rules")
-            && !waived.contains("airlock:unlisted-agent")
-        {
-            out.fixed.insert("airlock:unlisted-agent".to_owned());
-        }
-        for rule in doc["rules"].as_array().into_iter().flatten() {
-            let Some(id) = rule["id"].as_str() else {
-                continue;
-            };
-            let enforced = rule["mode"].as_str().is_none_or(|m| m == "enforce");
-            if !enforced || !rule["unless"].is_null() || waived.contains(id) {
-                continue;
-            }
-            let Some(when) = rule["when"].as_object() else {
-                continue;
-            };
-            let fixed_key = |k: &str| matches!(k, "tool" | "operation" | "agent" | "tenant");
-            let effect_key = |k: &str| matches!(k, "effect" | "effect_at_least");
-            if when.keys().all(|k| fixed_key(k)) {
-                out.fixed.insert(id.to_owned());
-            } else if when.keys().all(|k| fixed_key(k) || effect_key(k)) {
-                out.effect_only.insert(id.to_owned());
-            }
-        }
-        out
-    }
-
-    /// Whether `rule` matches whatever the arguments; `effect_fixed`: the policy
-    /// maps the tool's effect.
-    pub fn covers(&self, rule: &str, effect_fixed: bool) -> bool {
-        self.fixed.contains(rule) || (effect_fixed && self.effect_only.contains(rule))
-    }
-}
-
 /// The local ledger's directory: `~/.airlock` unless given.
 pub fn ledger_home(dir: Option<&Path>, env_hint: &str) -> anyhow::Result<PathBuf> {
     if let Some(dir) = dir {
@@ -346,34 +281,4 @@ pub fn record_locally(home: &Path, entry: &Entry) -> anyhow::Result<()> {
         .wait()
         .map_err(|e| anyhow::anyhow!("the local ledger cannot sign: {e}"))?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_rules_on_tool_operation_agent_are_argument_free() {
-        let a = ArgumentFree::of(
-            r#"
-defaults: { unlisted_agents: deny }
-rules:
-  - { id: no-writes, when: { tool: "mcp:fs", operation: [write_file] }, then: deny }
-  - { id: by-effect, when: { tool: "mcp:fs", effect: delete }, then: deny }
-  - { id: by-target, when: { tool: "mcp:fs", target: { paths: ["/etc/*"] } }, then: deny }
-  - { id: observed, when: { tool: "mcp:fs" }, then: deny, mode: observe }
-  - { id: waived, when: { tool: "mcp:fs" }, then: deny }
-exceptions:
-  - { id: x, ticket: x, waive: [waived], expires: "2030-01-01T00:00:00Z" }
-"#,
-        );
-        assert!(a.covers("no-writes", false));
-        assert!(a.covers("airlock:unlisted-agent", false));
-        assert!(!a.covers("by-effect", false));
-        assert!(a.covers("by-effect", true));
-        assert!(!a.covers("by-target", true));
-        assert!(!a.covers("observed", true));
-        assert!(!a.covers("waived", true));
-        assert!(!a.covers("airlock:default-deny", true));
-    }
 }

@@ -89,6 +89,42 @@ impl Policy {
             .map(|(g, e)| (*e, g.as_str()))
     }
 
+    /// Whether the rule `id` (or the built-in `airlock:unlisted-agent`) decides a
+    /// call whatever its arguments: it is enforced, has no `unless`, no exception
+    /// can waive it, and its conditions name only the agent, the tenant, the tool
+    /// and the operation — or also the effect, when `effect_fixed` (the policy maps
+    /// the tool's effect, so arguments cannot move it). Targets, magnitude, the
+    /// stated reason and time windows all depend on the call. The MCP gateway
+    /// leaves out of a tool list the tools such a rule always denies.
+    pub fn rule_is_argument_free(&self, id: &str, effect_fixed: bool) -> bool {
+        let c = &self.compiled;
+        if id == "airlock:unlisted-agent" {
+            return c.unlisted == source::UnlistedAgents::Deny;
+        }
+        let Some((index, rule)) = c.rules.iter().enumerate().find(|(_, r)| r.id == id) else {
+            return false;
+        };
+        let waivable = c
+            .exceptions
+            .iter()
+            .any(|e| e.waive.iter().any(|w| *w as usize == index));
+        if rule.mode != airlock_model::Mode::Enforce || rule.unless.is_some() || waivable {
+            return false;
+        }
+        let w = &rule.when;
+        let on_the_call_only = w.per_target.is_none()
+            && w.bulk.is_none()
+            && w.resources_over.is_none()
+            && w.cost_over.is_none()
+            && w.irreversible.is_none()
+            && w.reason.is_none()
+            && w.alternatives.is_none()
+            && w.rollback.is_none()
+            && w.during.is_none()
+            && w.outside.is_none();
+        on_the_call_only && (w.effects == airlock_model::EffectSet::ALL || effect_fixed)
+    }
+
     /// Whether the policy trusts the annotations of MCP server `server`.
     pub fn mcp_trusts(&self, server: &str) -> bool {
         self.compiled

@@ -455,3 +455,46 @@ fn operations_and_tools_ignore_case_names_do_not() {
     assert_eq!(d.placements[0].by, "unplaced");
     assert_eq!(d.placements[0].environment, "production");
 }
+
+/// The rules the MCP gateway may trust to deny a tool whatever its arguments: on
+/// the agent, tool and operation only (or the effect, when the tool's effect is
+/// mapped), enforced, without `unless`, and waived by no exception.
+#[test]
+fn argument_free_rules_are_those_that_cannot_see_the_arguments() {
+    let src = r#"airlock: 1
+name: argument-free
+defaults: { unplaced: production, unlisted_agents: deny }
+environments:
+  - name: production
+rules:
+  - { id: no-writes, when: { tool: "mcp:fs", operation: [write_file] }, then: deny }
+  - { id: by-effect, when: { tool: "mcp:fs", effect: delete }, then: deny }
+  - { id: by-target, when: { tool: "mcp:fs", environment: production }, then: deny }
+  - { id: observed, when: { tool: "mcp:fs" }, then: deny, mode: observe }
+  - { id: waived, when: { tool: "mcp:fs", operation: [read_file] }, then: deny }
+  - { id: unless-reason, when: { tool: "mcp:fs", operation: [edit_file] }, unless: { reason: given }, then: deny }
+exceptions:
+  - { id: x, ticket: OPS-1, when: { tool: "mcp:fs" }, waive: [waived], then: allow, expires: "2030-01-01T00:00:00Z" }
+"#;
+    let p = match Policy::load("t.yaml", src, "2026-12-06T00:00:00Z".parse().unwrap()) {
+        Ok(l) => l.policy,
+        Err(e) => panic!(
+            "{}",
+            e.diagnostics
+                .iter()
+                .map(|d| d.render("t.yaml"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+    };
+    assert!(p.rule_is_argument_free("no-writes", false));
+    assert!(p.rule_is_argument_free("airlock:unlisted-agent", false));
+    assert!(!p.rule_is_argument_free("by-effect", false));
+    assert!(p.rule_is_argument_free("by-effect", true));
+    assert!(!p.rule_is_argument_free("by-target", true));
+    assert!(!p.rule_is_argument_free("observed", true));
+    assert!(!p.rule_is_argument_free("waived", true));
+    assert!(!p.rule_is_argument_free("unless-reason", true));
+    assert!(!p.rule_is_argument_free("airlock:default-deny", true));
+    assert!(!p.rule_is_argument_free("no-such-rule", true));
+}
