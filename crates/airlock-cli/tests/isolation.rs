@@ -160,6 +160,8 @@ const MATRIX: &[Row] = &[
     // Claude Code's http hook: B's agent's own call, recorded in B (the identity
     // comes from the key, whatever the payload names).
     row("POST /v1/hooks/claude-code", "/v1/hooks/claude-code?wait=1s", HOOK_AS_A, EVERYONE, &[Agent]),
+    // Which tools B's agent may never use, under the one policy: nothing of A.
+    row("POST /v1/tools/never", "/v1/tools/never", r#"{"server":"fs","tools":[{"name":"read_{agent}"}]}"#, EVERYONE, &[Agent]),
 ];
 
 /// A Claude Code hook payload (the agent is never in it: the key says who).

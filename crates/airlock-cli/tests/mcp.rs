@@ -720,3 +720,45 @@ fn a_held_call_approved_through_the_service_then_runs() {
     );
     assert!(!other.exists());
 }
+
+/// In service mode the service says which tools the policy always denies this
+/// agent (`POST /v1/tools/never`): they are not listed; the rest are, their calls
+/// decided as always.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_service_mode_the_services_policy_filters_the_tool_list() {
+    let dir = scratch("never");
+    let files = dir.join("files");
+    let backend = Backend {
+        postgres: None,
+        dir: dir.join("service"),
+    };
+    let policy = backend.policy(&|p| {
+        let edited = p.replacen(
+            "rules:\n",
+            "rules:\n  - id: no-moves\n    when: { tool: \"mcp:fs\", operation: move_file }\n    then: deny\n",
+            1,
+        );
+        assert_ne!(edited, p, "the default policy has a rules section");
+        edited
+    });
+    let service = backend.start("default", &unique("al_root_"), Some(&policy));
+    let key = new_key(&service, "/v1/agents", json!({"name": "mcp-agent"}));
+    let server = filesystem_server();
+    let mut cmd = gateway(
+        &dir,
+        "fs",
+        &[],
+        &[server.to_str().unwrap(), files.to_str().unwrap()],
+    );
+    cmd.env("AIRLOCK_SERVER", format!("http://{}", service.addr))
+        .env("AIRLOCK_AGENT_KEY", &key);
+    let client = rmcp_client(cmd).await;
+    let tools = client.list_all_tools().await.unwrap();
+    let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    assert!(names.contains(&"read_text_file"), "{names:?}");
+    assert!(
+        names.contains(&"write_file"),
+        "held, not always denied: {names:?}"
+    );
+    assert!(!names.contains(&"move_file"), "{names:?}");
+}

@@ -73,6 +73,10 @@ impl Decider for Remote {
             Outcome::Deny(reason) => Verdict::Deny(reason),
         })
     }
+
+    fn always_denied(&self, _name: &str, listing: &Value) -> bool {
+        self.service.always_denied(&self.server, listing)
+    }
 }
 
 /// Decisions made here: a policy, an agent name, a local ledger.

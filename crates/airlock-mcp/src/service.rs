@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// What the service said, in the end.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,6 +136,18 @@ impl Service {
                 None => anyhow::bail!("the service answered without a status: {status}"),
             }
         }
+    }
+
+    /// Whether the service would deny `tool` of `server` whatever its arguments
+    /// (`POST /v1/tools/never`). Any failure says no: the tool stays listed, and
+    /// its calls are decided as always.
+    pub fn always_denied(&self, server: &str, tool: &Value) -> bool {
+        let body = json!({ "server": server, "tools": [tool] }).to_string();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        self.post("/v1/tools/never", &body, deadline)
+            .ok()
+            .and_then(|v| v["never"].as_array().map(|n| !n.is_empty()))
+            .unwrap_or(false)
     }
 
     fn agent(deadline: Instant) -> ureq::Agent {

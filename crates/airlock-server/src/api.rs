@@ -60,6 +60,7 @@ pub const ROUTES: &[&str] = &[
     "GET /v1/ledger/receipt",
     "POST /v1/hooks/claude-code",
     "POST /v1/ledger/prune",
+    "POST /v1/tools/never",
 ];
 
 /// Largest request body accepted.
@@ -77,6 +78,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/ledger/receipt", get(ledger_receipt))
         .route("/v1/hooks/claude-code", post(claude_code_hook))
         .route("/v1/ledger/prune", post(ledger_prune))
+        .route("/v1/tools/never", post(tools_never))
         .route("/metrics", get(metrics))
         .route(
             "/v1/openapi.json",
@@ -235,6 +237,50 @@ async fn submit(
         }
         other => other,
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ToolsBody {
+    /// The MCP server, as the policy's `mcp_servers` names it.
+    server: String,
+    /// Its tools, as its `tools/list` describes them.
+    tools: Vec<Value>,
+}
+
+/// `POST /v1/tools/never`: which of an MCP server's tools the policy denies this
+/// agent whatever the arguments (a rule on the agent, tool and operation only), so
+/// that a gateway can leave them out of the tool list. A check: nothing is
+/// recorded or counted, and every call is still decided when it is made.
+async fn tools_never(State(st): S, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Value>> {
+    let caller = auth::caller(&st, &headers).await?;
+    caller.require_agent()?;
+    let b: ToolsBody = parse(&body)?;
+    if b.tools.len() > 1000 {
+        return Err(ApiError::BadRequest("at most 1,000 tools at a time".into()));
+    }
+    let policy = st.policy();
+    let at = jiff::Timestamp::now();
+    let mut never = Vec::new();
+    for (i, tool) in b.tools.iter().enumerate() {
+        let name = tool["name"]
+            .as_str()
+            .ok_or_else(|| ApiError::BadRequest(format!("tools[{i}] has no `name` string")))?;
+        let call = json!({ "name": name, "arguments": {}, "tool": tool, "server": b.server });
+        let action =
+            action_of(call, &caller, &policy).map_err(|e| e.prefixed(&format!("tools[{i}]: ")))?;
+        let decision = policy.decide(&action, at);
+        let effect_fixed = policy.mcp_tool_effect(&b.server, name).is_some();
+        if decision.decision == Tier::Deny
+            && decision
+                .rules
+                .iter()
+                .any(|r| policy.rule_is_argument_free(r, effect_fixed))
+        {
+            never.push(name.to_owned());
+        }
+    }
+    Ok(Json(json!({ "never": never })))
 }
 
 /// `GET /healthz`: `ok`, or 503 naming why the service fails closed (its ledger
