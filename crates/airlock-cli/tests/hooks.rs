@@ -238,33 +238,9 @@ fn against_a_service_holds_are_waited_on() {
     assert_eq!(claude_decision(&run("ls", "10")).0, "allow");
 
     // Approved while the hook waits: it goes through.
-    let approver = {
-        let (addr, alice) = (s.addr.clone(), alice.clone());
-        std::thread::spawn(move || {
-            let t = Instant::now();
-            loop {
-                let (_, list) = http(&addr, "GET", "/v1/approvals", Some(&alice), "");
-                if let Some(id) = list["approvals"][0]["id"].as_str() {
-                    let (code, v) = http(
-                        &addr,
-                        "POST",
-                        &format!("/v1/approvals/{id}/approve"),
-                        Some(&alice),
-                        "{}",
-                    );
-                    assert_eq!(code, 200, "{v}");
-                    return id.to_owned();
-                }
-                assert!(
-                    t.elapsed() < Duration::from_secs(10),
-                    "no request to approve"
-                );
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        })
-    };
+    let approver = vote_when(&s.addr, &alice, 1, "approve", false);
     let o = run("kubectl delete deployment api -n prod", "20");
-    let id = approver.join().unwrap();
+    let id = approver.join().unwrap().remove(0);
     let (decision, reason) = claude_decision(&o);
     assert_eq!(decision, "allow", "{reason}");
     let (_, status) = http(&s.addr, "GET", &format!("/v1/actions/{id}"), Some(&key), "");
@@ -289,43 +265,7 @@ fn against_a_service_holds_are_waited_on() {
     );
 
     // Rejected while the hook waits: denied.
-    let rejecter = {
-        let (addr, alice) = (s.addr.clone(), alice.clone());
-        std::thread::spawn(move || {
-            let t = Instant::now();
-            loop {
-                let (_, list) = http(&addr, "GET", "/v1/approvals", Some(&alice), "");
-                let pending: Vec<String> = list["approvals"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .filter(|a| {
-                        a["operation"]
-                            .as_str()
-                            .is_some_and(|o| o.contains("delete"))
-                    })
-                    .map(|a| a["id"].as_str().unwrap().to_owned())
-                    .collect();
-                if pending.len() >= 2 {
-                    for id in pending {
-                        http(
-                            &addr,
-                            "POST",
-                            &format!("/v1/approvals/{id}/reject"),
-                            Some(&alice),
-                            r#"{"comment":"no"}"#,
-                        );
-                    }
-                    return;
-                }
-                assert!(
-                    t.elapsed() < Duration::from_secs(10),
-                    "no request to reject"
-                );
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        })
-    };
+    let rejecter = vote_when(&s.addr, &alice, 2, "reject", true);
     let o = run("kubectl delete deployment cache -n prod", "20");
     rejecter.join().unwrap();
     let (decision, reason) = claude_decision(&o);
@@ -403,38 +343,7 @@ fn claude_codes_http_hook_is_served_by_the_service() {
     let (d, reason) = decide("kubectl delete deployment api -n prod", "1s");
     assert_eq!(d, "deny");
     assert!(reason.contains("held for approval as act_"), "{reason}");
-    let approver = {
-        let (addr, alice) = (s.addr.clone(), alice.clone());
-        std::thread::spawn(move || {
-            let t = Instant::now();
-            loop {
-                let (_, list) = http(&addr, "GET", "/v1/approvals", Some(&alice), "");
-                let ids: Vec<String> = list["approvals"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .filter(|a| a["status"] == "pending")
-                    .map(|a| a["id"].as_str().unwrap().to_owned())
-                    .collect();
-                if ids.len() >= 2 {
-                    // The newest: the call now waiting.
-                    http(
-                        &addr,
-                        "POST",
-                        &format!("/v1/approvals/{}/approve", ids[0]),
-                        Some(&alice),
-                        "{}",
-                    );
-                    return;
-                }
-                assert!(
-                    t.elapsed() < Duration::from_secs(10),
-                    "no request to approve"
-                );
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        })
-    };
+    let approver = vote_when(&s.addr, &alice, 2, "approve", false);
     let (d, reason) = decide("kubectl delete deployment worker -n prod", "20s");
     approver.join().unwrap();
     assert_eq!(d, "allow", "{reason}");
@@ -488,4 +397,48 @@ fn a_service_that_never_answers_is_a_denial_in_time() {
     let o = hook("kiro", &json!({"hook_event_name": "preToolUse", "tool_name": "execute_bash", "tool_input": {"command": "ls"}}).to_string(), &env);
     assert_eq!(o.code, 2, "{}", o.stderr);
     drop(silent);
+}
+
+/// A human (`token`) who, once at least `at_least` requests are pending, votes
+/// `verb` on the newest (or on all of them) and says which.
+fn vote_when(
+    addr: &str,
+    token: &str,
+    at_least: usize,
+    verb: &'static str,
+    all: bool,
+) -> std::thread::JoinHandle<Vec<String>> {
+    let (addr, token) = (addr.to_owned(), token.to_owned());
+    std::thread::spawn(move || {
+        let t = Instant::now();
+        loop {
+            // Newest first.
+            let (_, list) = http(&addr, "GET", "/v1/approvals", Some(&token), "");
+            let mut ids: Vec<String> = list["approvals"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["id"].as_str().unwrap().to_owned())
+                .collect();
+            if ids.len() >= at_least {
+                ids.truncate(if all { ids.len() } else { 1 });
+                for id in &ids {
+                    let (code, v) = http(
+                        &addr,
+                        "POST",
+                        &format!("/v1/approvals/{id}/{verb}"),
+                        Some(&token),
+                        r#"{"comment":"from the test"}"#,
+                    );
+                    assert_eq!(code, 200, "{v}");
+                }
+                return ids;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "no request to {verb}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    })
 }
