@@ -129,6 +129,17 @@ enum Command {
         /// their bytes (their hashes stay). At least 184 (six months).
         #[arg(long, env = "AIRLOCK_LEDGER_RETENTION", value_name = "DAYS", default_value_t = airlock_audit::DEFAULT_RETENTION_DAYS)]
         ledger_retention: u32,
+        /// A Streamable HTTP MCP server to front at /mcp/NAME (repeatable): every
+        /// tools/call decided first, its tools pinned and filtered.
+        #[arg(long = "mcp", value_name = "NAME=URL")]
+        mcp: Vec<airlock_mcp::http::Upstream>,
+        /// Seconds a fronted MCP server has to answer a relayed request.
+        #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+        mcp_call_timeout: u64,
+        /// Seconds a fronted MCP tools/call held for approval waits before it is
+        /// denied.
+        #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+        mcp_hold_timeout: u64,
     },
     /// Pending approvals on a running service: list, show, approve, reject.
     Approvals {
@@ -375,26 +386,37 @@ fn main() -> ExitCode {
             witness_quorum,
             ledger_entry_bundles,
             ledger_retention,
-        } => serve(airlock_server::Config {
-            listen,
-            data_dir,
-            postgres,
-            policy,
-            admin_tenant,
-            admin_token,
-            webhook,
-            webhook_slack,
-            ledger: airlock_server::LedgerConfig {
-                dir: ledger_dir,
-                key_files: ledger_keys,
-                trusted_keys: ledger_trusted_keys,
-                gateway: gateway_id,
-                witnesses,
-                witness_quorum,
-                entry_bundles: ledger_entry_bundles,
-                retention_days: Some(ledger_retention),
+            mcp,
+            mcp_call_timeout,
+            mcp_hold_timeout,
+        } => serve(
+            airlock_mcp::http::FrontConfig {
+                upstreams: mcp,
+                pin_dir: data_dir.join("mcp-pins"),
+                call_timeout: std::time::Duration::from_secs(mcp_call_timeout.max(1)),
+                hold_timeout: std::time::Duration::from_secs(mcp_hold_timeout.max(1)),
             },
-        }),
+            airlock_server::Config {
+                listen,
+                data_dir,
+                postgres,
+                policy,
+                admin_tenant,
+                admin_token,
+                webhook,
+                webhook_slack,
+                ledger: airlock_server::LedgerConfig {
+                    dir: ledger_dir,
+                    key_files: ledger_keys,
+                    trusted_keys: ledger_trusted_keys,
+                    gateway: gateway_id,
+                    witnesses,
+                    witness_quorum,
+                    entry_bundles: ledger_entry_bundles,
+                    retention_days: Some(ledger_retention),
+                },
+            },
+        ),
         Command::Policy {
             command: PolicyCommand::Check { files, json },
         } => check(&files, json),
@@ -621,7 +643,10 @@ fn agents(remote: &Remote, command: AgentsCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn serve(config: airlock_server::Config) -> anyhow::Result<ExitCode> {
+fn serve(
+    mcp: airlock_mcp::http::FrontConfig,
+    config: airlock_server::Config,
+) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -630,7 +655,8 @@ fn serve(config: airlock_server::Config) -> anyhow::Result<ExitCode> {
         Some(_) => "PostgreSQL".to_owned(),
         None => format!("SQLite in {}", config.data_dir.display()),
     };
-    runtime.block_on(airlock_server::serve(config, |addr, token| {
+    let extend = move |state| airlock_mcp::http::router(state, mcp);
+    runtime.block_on(airlock_server::serve(config, extend, |addr, token| {
         if let Some(t) = token {
             eprintln!("airlock: a new store: the admin token, shown this once (keep it secret):");
             eprintln!("{t}");

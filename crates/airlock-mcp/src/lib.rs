@@ -20,9 +20,11 @@
 
 pub mod decide;
 pub mod frame;
+pub mod http;
 pub mod pins;
 mod proxy;
 pub mod service;
+pub mod sse;
 
 use std::path::PathBuf;
 use std::process::{ExitCode, Stdio};
@@ -125,7 +127,7 @@ pub fn run(args: McpArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// A server name becomes a file name: keep it to a safe alphabet.
-fn checked_name(name: &str) -> anyhow::Result<String> {
+pub(crate) fn checked_name(name: &str) -> anyhow::Result<String> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name

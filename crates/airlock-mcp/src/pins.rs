@@ -293,6 +293,45 @@ pub fn line_diff(old: &str, new: &str) -> String {
     out
 }
 
+/// Screens a tool list against the pins in `path`: each tool is pinned on first
+/// sight and a changed one is quarantined and left out, as are entries without a
+/// name. Pins that cannot be read or saved leave nothing listed (a listing that
+/// cannot be checked would defeat them). Returns what the operator should be told.
+pub fn screen(path: &Path, server: &str, tools: &mut Vec<Value>, now: &str) -> Vec<String> {
+    let mut told = Vec::new();
+    let mut pins = match Pins::load(path, server) {
+        Ok(p) => p,
+        Err(e) => {
+            told.push(format!("{e:#}; no tool is listed"));
+            tools.clear();
+            return told;
+        }
+    };
+    let mut changed = false;
+    tools.retain(|tool| {
+        let Some(name) = tool.get("name").and_then(Value::as_str) else {
+            return false;
+        };
+        let (standing, dirty) = pins.see(name, tool, now);
+        changed |= dirty;
+        if standing == Standing::Changed {
+            if dirty {
+                told.push(format!(
+                    "the tool `{name}` of `{server}` changed its definition: quarantined until approved (`airlock mcp pins --server {server}`)"
+                ));
+            }
+            return false;
+        }
+        true
+    });
+    if changed && let Err(e) = pins.save(path) {
+        // Unsaved pins would let the next session trust a changed tool.
+        told.push(format!("{e:#}; no tool is listed"));
+        tools.clear();
+    }
+    told
+}
+
 /// `~/.airlock/mcp/SERVER.json`, or `STATE_DIR/SERVER.json`.
 pub fn pin_path(state_dir: Option<&Path>, server: &str) -> anyhow::Result<PathBuf> {
     let dir = match state_dir {

@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 
 use crate::decide::{Decider, ToolCall, Verdict};
 use crate::frame::{Frame, next_frame};
-use crate::pins::{Pins, Standing};
+use crate::pins::Pins;
 
 /// JSON-RPC error codes.
 const PARSE_ERROR: i64 = -32700;
@@ -391,43 +391,26 @@ impl Gateway {
         else {
             return msg;
         };
-        let _guard = lock(&self.pins_lock);
-        let mut pins = match Pins::load(&self.config.pin_file, &self.config.server) {
-            Ok(p) => p,
-            Err(e) => {
-                // Listing tools that cannot be checked would defeat the pins.
-                eprintln!("airlock mcp: {e:#}");
-                tools.clear();
-                return msg;
-            }
-        };
-        let now = jiff::Timestamp::now().to_string();
-        let mut changed = false;
-        let mut seen = lock(&self.tools);
-        tools.retain(|tool| {
-            let Some(name) = tool.get("name").and_then(Value::as_str) else {
-                return false;
-            };
-            seen.insert(name.to_owned(), tool.clone());
-            let (standing, dirty) = pins.see(name, tool, &now);
-            changed |= dirty;
-            if standing == Standing::Changed {
-                if dirty {
-                    eprintln!(
-                        "airlock mcp: the tool `{name}` of `{}` changed its definition: quarantined until approved (`airlock mcp pins --server {}`)",
-                        self.config.server, self.config.server
-                    );
+        {
+            let mut seen = lock(&self.tools);
+            for tool in tools.iter() {
+                if let Some(name) = tool.get("name").and_then(Value::as_str) {
+                    seen.insert(name.to_owned(), tool.clone());
                 }
-                return false;
             }
+        }
+        let now = jiff::Timestamp::now().to_string();
+        let told = {
+            let _guard = lock(&self.pins_lock);
+            crate::pins::screen(&self.config.pin_file, &self.config.server, tools, &now)
+        };
+        for t in told {
+            eprintln!("airlock mcp: {t}");
+        }
+        tools.retain(|tool| {
+            let name = tool.get("name").and_then(Value::as_str).unwrap_or_default();
             !self.decider.always_denied(name, tool)
         });
-        drop(seen);
-        if changed && let Err(e) = pins.save(&self.config.pin_file) {
-            // Unsaved pins would let the next session trust a changed tool.
-            eprintln!("airlock mcp: {e:#}; no tool is listed");
-            tools.clear();
-        }
         msg
     }
 
@@ -470,7 +453,7 @@ impl Gateway {
 }
 
 /// A `tools/call`'s params: a `name` string and `arguments` (an object, or absent).
-fn call_shape(params: Option<&Value>) -> Result<(String, Map<String, Value>), String> {
+pub(crate) fn call_shape(params: Option<&Value>) -> Result<(String, Map<String, Value>), String> {
     let Some(Value::Object(p)) = params else {
         return Err("tools/call needs params: {\"name\": TOOL, \"arguments\": {…}}".into());
     };

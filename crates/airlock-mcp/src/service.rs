@@ -210,7 +210,7 @@ impl Service {
 }
 
 /// "1 approval from sre-oncall and 2 from sre-leads", from a decision's `approval`.
-fn approvers(approval: &Value) -> String {
+pub(crate) fn approvers(approval: &Value) -> String {
     let parts: Vec<String> = approval["requirements"]
         .as_array()
         .map(|rs| {

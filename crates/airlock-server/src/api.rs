@@ -253,24 +253,38 @@ struct ToolsBody {
 /// that a gateway can leave them out of the tool list. A check: nothing is
 /// recorded or counted, and every call is still decided when it is made.
 async fn tools_never(State(st): S, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Value>> {
-    let caller = auth::caller(&st, &headers).await?;
-    caller.require_agent()?;
+    auth::caller(&st, &headers).await?.require_agent()?;
     let b: ToolsBody = parse(&body)?;
-    if b.tools.len() > 1000 {
+    let never = never_listed(&st, &headers, &b.server, &b.tools).await?;
+    Ok(Json(json!({ "never": never })))
+}
+
+/// Which of `server`'s `tools` (as its `tools/list` describes them) the policy
+/// denies the agent whose key is in `headers` whatever the arguments: the tools a
+/// gateway leaves out of the list. Nothing is recorded or counted.
+pub async fn never_listed(
+    st: &Arc<AppState>,
+    headers: &HeaderMap,
+    server: &str,
+    tools: &[Value],
+) -> ApiResult<Vec<String>> {
+    let caller = auth::caller(st, headers).await?;
+    caller.require_agent()?;
+    if tools.len() > 1000 {
         return Err(ApiError::BadRequest("at most 1,000 tools at a time".into()));
     }
     let policy = st.policy();
     let at = jiff::Timestamp::now();
     let mut never = Vec::new();
-    for (i, tool) in b.tools.iter().enumerate() {
+    for (i, tool) in tools.iter().enumerate() {
         let name = tool["name"]
             .as_str()
             .ok_or_else(|| ApiError::BadRequest(format!("tools[{i}] has no `name` string")))?;
-        let call = json!({ "name": name, "arguments": {}, "tool": tool, "server": b.server });
+        let call = json!({ "name": name, "arguments": {}, "tool": tool, "server": server });
         let action =
             action_of(call, &caller, &policy).map_err(|e| e.prefixed(&format!("tools[{i}]: ")))?;
         let decision = policy.decide(&action, at);
-        let effect_fixed = policy.mcp_tool_effect(&b.server, name).is_some();
+        let effect_fixed = policy.mcp_tool_effect(server, name).is_some();
         if decision.decision == Tier::Deny
             && decision
                 .rules
@@ -280,7 +294,7 @@ async fn tools_never(State(st): S, headers: HeaderMap, body: Bytes) -> ApiResult
             never.push(name.to_owned());
         }
     }
-    Ok(Json(json!({ "never": never })))
+    Ok(never)
 }
 
 /// `GET /healthz`: `ok`, or 503 naming why the service fails closed (its ledger
@@ -1381,6 +1395,52 @@ async fn hook_verdict(
     let call = airlock_hooks::normalize(airlock_hooks::Agent::ClaudeCode, &payload)
         .map_err(|e| ApiError::BadRequest(e.to_string()))?
         .to_string();
+    Ok(
+        match decide_call(&st, &headers, call, deadline, &mut |_| {}).await? {
+            CallOutcome::Allowed(reason) => Verdict::Allow(reason),
+            CallOutcome::Denied(reason) => Verdict::Deny(reason),
+        },
+    )
+}
+
+/// What the service said of one call, in the end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallOutcome {
+    /// Allowed, or approved and the approval used: the reason.
+    Allowed(String),
+    /// Denied, rejected, expired or not approved in time: a reason the agent can
+    /// act on.
+    Denied(String),
+}
+
+/// A call held for approval, as told to whoever waits on it.
+#[derive(Debug, Clone)]
+pub struct HoldNotice {
+    /// The approval request's id (`GET /v1/approvals/{id}` shows it to approvers).
+    pub id: String,
+    /// The policy's reason for holding it.
+    pub reason: String,
+    /// The decision's `approval`: how many approvals, from which groups, by when.
+    pub approval: Value,
+}
+
+/// How often a waiting caller is told again that its call is still held.
+const HOLD_NOTICE_EVERY: Duration = Duration::from_secs(10);
+
+/// `POST /v1/actions` for an edge inside the service process (the Claude Code
+/// hook, the MCP front): `call` (a raw call's JSON) is decided for the agent whose
+/// key is in `headers`, exactly as over HTTP, and recorded. A hold is waited on
+/// until `deadline` (`on_hold` told when it starts and every few seconds after);
+/// approved in time, the call is submitted again with its approval, which is used.
+/// Anything else is a denial with its reason; an error is an error (the caller
+/// denies).
+pub async fn decide_call(
+    st: &Arc<AppState>,
+    headers: &HeaderMap,
+    call: String,
+    deadline: tokio::time::Instant,
+    on_hold: &mut (dyn FnMut(&HoldNotice) + Send),
+) -> ApiResult<CallOutcome> {
     let ask = |approval: Option<String>| {
         let (st, headers, call) = (st.clone(), headers.clone(), call.clone());
         async move {
@@ -1404,35 +1464,66 @@ async fn hook_verdict(
         .unwrap_or("")
         .to_owned();
     match answer["status"].as_str() {
-        Some("allowed") => Ok(Verdict::Allow(reason)),
+        Some("allowed") => Ok(CallOutcome::Allowed(reason)),
         Some("pending") => {
             let id = answer["id"].as_str().unwrap_or("").to_owned();
-            let caller = auth::caller(&st, &headers).await?;
-            let r = wait_while_pending(&st, &caller, &id, deadline).await?;
+            let notice = HoldNotice {
+                id: id.clone(),
+                reason: reason.clone(),
+                approval: answer["decision"]["approval"].clone(),
+            };
+            let caller = auth::caller(st, headers).await?;
+            let r = loop {
+                on_hold(&notice);
+                let slice = deadline.min(tokio::time::Instant::now() + HOLD_NOTICE_EVERY);
+                let r = wait_while_pending(st, &caller, &id, slice).await?;
+                if r.status != Status::Pending || tokio::time::Instant::now() >= deadline {
+                    break r;
+                }
+            };
             match r.status {
                 Status::Approved => {
                     let used = ask(Some(id.clone())).await;
                     Ok(match used {
-                        Ok(u) if u["allowed"] == true => Verdict::Allow(format!(
+                        Ok(u) if u["allowed"] == true => CallOutcome::Allowed(format!(
                             "approved ({})",
                             r.resolution.as_deref().unwrap_or("by the approvers")
                         )),
-                        Ok(u) => Verdict::Deny(format!("approved as {id}, but not usable: {u}")),
-                        Err(e) => Verdict::Deny(format!("approved as {id}, but not usable: {e}")),
+                        Ok(u) => CallOutcome::Denied(format!(
+                            "approved as {id}, but the approval could not be used: {}",
+                            u["error"]
+                                .as_str()
+                                .or(u["decision"]["reason"].as_str())
+                                .unwrap_or("refused")
+                        )),
+                        Err(e) => CallOutcome::Denied(format!(
+                            "approved as {id}, but the approval could not be used: {e}"
+                        )),
                     })
                 }
-                Status::Pending => Ok(Verdict::Deny(format!(
+                Status::Pending => Ok(CallOutcome::Denied(format!(
                     "held for approval as {id} ({reason}); not approved in time. Ask a human to approve it (`airlock approvals approve {id}`), then retry the same call"
                 ))),
-                other => Ok(Verdict::Deny(format!(
+                other => Ok(CallOutcome::Denied(format!(
                     "held for approval as {id}, then {}: {}",
                     other.as_str(),
                     r.resolution.as_deref().unwrap_or(&reason)
                 ))),
             }
         }
-        _ => Ok(Verdict::Deny(reason)),
+        _ => Ok(CallOutcome::Denied(reason)),
     }
+}
+
+/// The agent whose key is in `headers`, as `(tenant, name)`; any other caller is
+/// refused with the API's own 401 or 403.
+pub async fn authenticate_agent(
+    st: &Arc<AppState>,
+    headers: &HeaderMap,
+) -> ApiResult<(String, String)> {
+    let caller = auth::caller(st, headers).await?;
+    caller.require_agent()?;
+    Ok((caller.tenant, caller.name))
 }
 
 /// The record, if the caller may see it: an agent sees its own actions, a human with

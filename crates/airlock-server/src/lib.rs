@@ -29,8 +29,12 @@ use std::time::Duration;
 use airlock_policy::Policy;
 use airlock_store::Store;
 
-pub use api::{OPENAPI, PolicyTools, ROUTES};
+pub use api::{
+    CallOutcome, HoldNotice, MAX_BODY, OPENAPI, PolicyTools, ROUTES, authenticate_agent,
+    decide_call, never_listed,
+};
 pub use auth::{hash_token, new_token};
+pub use error::{ApiError, ApiResult};
 pub use ledger::{LedgerConfig, PruneError, Recorder};
 pub use state::AppState;
 
@@ -86,8 +90,12 @@ pub fn load_policy(config: &Config) -> anyhow::Result<Policy> {
 
 /// Runs the service until the process is stopped. Returns the bootstrap admin token
 /// when the store had no credentials yet (printed once by the caller).
+///
+/// `extend` adds routes of other edges that run inside the service (the MCP front
+/// under `/mcp/`), given the service's state.
 pub async fn serve(
     config: Config,
+    extend: impl FnOnce(Arc<AppState>) -> anyhow::Result<axum::Router>,
     on_ready: impl FnOnce(SocketAddr, Option<String>),
 ) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
@@ -108,6 +116,7 @@ pub async fn serve(
         .refresh_halts()
         .await
         .map_err(|e| anyhow::anyhow!("cannot read the active halts: {e}"))?;
+    let extra = extend(state.clone())?;
     spawn_background(state.clone());
     spawn_events(state.clone());
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
@@ -119,7 +128,7 @@ pub async fn serve(
         state.ledger.verifier_key()
     );
     on_ready(addr, bootstrap);
-    axum::serve(listener, api::router(state.clone()))
+    axum::serve(listener, api::router(state.clone()).merge(extra))
         .with_graceful_shutdown(stop_signal())
         .await?;
     // Stopped on purpose: sign a checkpoint of everything recorded, so that the

@@ -326,6 +326,8 @@ macro_rules! on_both_backends {
 pub struct Reply {
     pub status: u16,
     pub content_type: String,
+    /// The `Mcp-Session-Id` header, if any.
+    pub session: Option<String>,
     pub text: String,
     pub json: Value,
 }
@@ -408,6 +410,7 @@ pub fn request(
     Ok(Reply {
         status,
         content_type: header("content-type").unwrap_or_default(),
+        session: header("mcp-session-id"),
         json: serde_json::from_str(body.trim()).unwrap_or(Value::Null),
         text: body,
     })
