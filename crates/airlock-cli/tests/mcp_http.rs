@@ -186,8 +186,9 @@ fn policy(dir: &Path, rules: &str, sections: &str) -> PathBuf {
     })
 }
 
-/// One JSON-RPC message POSTed to the front, as a client of the transport sends
-/// it; the whole answer (the stream ends with the message's answer).
+/// One JSON-RPC message POSTed to the front (`/mcp/SERVER`, or `/mcp` for an
+/// empty `server`), as a client of the transport sends it; the whole answer (the
+/// stream ends with the message's answer).
 fn post(addr: &str, server: &str, key: &str, session: Option<&str>, msg: &Value) -> Reply {
     let auth = format!("Bearer {key}");
     let mut headers = vec![
@@ -199,14 +200,12 @@ fn post(addr: &str, server: &str, key: &str, session: Option<&str>, msg: &Value)
     if let Some(s) = session {
         headers.push(("Mcp-Session-Id", s));
     }
-    request(
-        addr,
-        "POST",
-        &format!("/mcp/{server}"),
-        &headers,
-        msg.to_string().as_bytes(),
-    )
-    .unwrap()
+    let path = if server.is_empty() {
+        "/mcp".to_owned()
+    } else {
+        format!("/mcp/{server}")
+    };
+    request(addr, "POST", &path, &headers, msg.to_string().as_bytes()).unwrap()
 }
 
 /// The JSON-RPC messages of an answer, whether JSON or an event stream.
@@ -695,4 +694,124 @@ fn bad_messages_and_failing_servers_each_get_an_answer() {
         "{}",
         r.text
     );
+}
+
+/// `/mcp`: both servers behind one endpoint, driven by the inspector. Tools are
+/// listed with their server's name as a prefix (those the policy always denies
+/// left out), each call is routed by it and decided as at `/mcp/NAME`; methods
+/// other than tools are refused with a pointer to `/mcp/NAME`; the session is
+/// its agent's.
+#[test]
+fn the_aggregated_endpoint_lists_prefixed_tools_and_routes_each_call() {
+    let dir = scratch("aggregate");
+    let files = dir.join("files");
+    let notes = files.join("notes.txt");
+    std::fs::write(&notes, "aggregated notes\n").unwrap();
+    let policy = policy(
+        &dir,
+        "  - id: fs-read-only
+    when: { tool: \"mcp:fs\", effect_at_least: write }
+    then: deny
+    message: the files are read-only for agents
+  - id: no-moves
+    when: { tool: \"mcp:fs\", operation: move_file }
+    then: deny
+",
+        "mcp_servers:\n  fake:\n    tools:\n      \"*\": read\n",
+    );
+    let fs = filesystem_server();
+    let (_fs, fs_url) = upstream(&format!("node {} {}", fs.display(), files.display()), &[]);
+    let (_fake, fake_url) = upstream(&format!("node {}", fake_server().display()), &[]);
+    let s = service(
+        &dir,
+        Some(&policy),
+        &[
+            "--mcp",
+            &format!("fs={fs_url}"),
+            "--mcp",
+            &format!("fake={fake_url}"),
+        ],
+    );
+    let key = new_key(&s, "/v1/agents", json!({"name": "mcp-agent"}));
+    let front = format!("http://{}/mcp", s.addr);
+
+    let names = tool_names(&front, &key);
+    for listed in [
+        "fake__deploy",
+        "fake__get_notes",
+        "fs__read_text_file",
+        "fs__write_file",
+    ] {
+        assert!(names.iter().any(|n| n == listed), "{listed}: {names:?}");
+    }
+    assert!(!names.iter().any(|n| n == "fs__move_file"), "{names:?}");
+    assert!(
+        names
+            .iter()
+            .all(|n| n.starts_with("fs__") || n.starts_with("fake__"))
+    );
+
+    let read = tool_call(
+        &front,
+        &key,
+        "fs__read_text_file",
+        &[format!("path={}", notes.display())],
+    )
+    .unwrap();
+    assert!(text_of(&read).contains("aggregated notes"), "{read}");
+    let deployed = tool_call(&front, &key, "fake__deploy", &[]).unwrap();
+    assert_eq!(text_of(&deployed), "ran deploy", "{deployed}");
+    let write = tool_call(
+        &front,
+        &key,
+        "fs__write_file",
+        &[format!("path={}", notes.display()), "content=x".into()],
+    )
+    .unwrap();
+    assert_eq!(write["isError"], true, "{write}");
+    assert!(text_of(&write).contains("fs-read-only"), "{write}");
+    assert_eq!(
+        std::fs::read_to_string(&notes).unwrap(),
+        "aggregated notes\n"
+    );
+    let unknown = tool_call(&front, &key, "nope__x", &[]);
+    assert!(
+        unknown.as_ref().is_err_and(|e| e.contains("SERVER__TOOL")),
+        "{unknown:?}"
+    );
+
+    // By hand: a session, a method that is not tools, another agent.
+    let r = post(
+        &s.addr,
+        "",
+        &key,
+        None,
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "t", "version": "1"}}}),
+    );
+    assert_eq!(
+        r.json["result"]["protocolVersion"], "2025-06-18",
+        "{}",
+        r.text
+    );
+    let session = r.session.clone().unwrap();
+    let r = post(
+        &s.addr,
+        "",
+        &key,
+        Some(&session),
+        &json!({"jsonrpc": "2.0", "id": 2, "method": "resources/list"}),
+    );
+    assert_eq!(r.json["error"]["code"], -32601, "{}", r.text);
+    assert!(r.text.contains("/mcp/SERVER"), "{}", r.text);
+    let mallory = new_key(&s, "/v1/agents", json!({"name": "mallory"}));
+    let r = post(
+        &s.addr,
+        "",
+        &mallory,
+        Some(&session),
+        &json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}),
+    );
+    assert_eq!(r.status, 404, "{}", r.text);
 }

@@ -20,6 +20,9 @@
 //! - the agent's airlock key is never passed on; a session the server opened for
 //!   one agent cannot be used by another.
 //!
+//! `/mcp` puts every fronted server behind one endpoint, tool names prefixed with
+//! the server's (`aggregate`).
+//!
 //! Edge module: the network and the pin files. The deciding is the service's.
 
 use std::collections::HashMap;
@@ -40,6 +43,8 @@ use serde_json::{Value, json};
 
 use crate::decide::{ToolCall, raw_call};
 use crate::sse;
+
+mod aggregate;
 
 /// JSON-RPC error codes (as the stdio gateway uses them).
 const PARSE_ERROR: i64 = -32700;
@@ -132,6 +137,8 @@ struct Front {
     upstreams: HashMap<String, String>,
     /// By (server, session id).
     sessions: Mutex<HashMap<(String, String), Session>>,
+    /// Sessions with the aggregate (`/mcp`), by airlock's session id.
+    joined: Mutex<HashMap<String, aggregate::Joined>>,
     /// The latest listed definition of each tool, by (server, tool).
     listings: Mutex<HashMap<(String, String), Value>>,
     /// The pin files are read and written here and by `airlock mcp approve-tool`.
@@ -144,8 +151,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// The routes of the front: `POST`, `GET` and `DELETE /mcp/{server}` (none
-/// without upstreams).
+/// The routes of the front: `POST`, `GET` and `DELETE /mcp/{server}`, and the
+/// aggregate of them all at `/mcp` (none without upstreams).
 pub fn router(st: Arc<AppState>, config: FrontConfig) -> anyhow::Result<Router> {
     if config.upstreams.is_empty() {
         return Ok(Router::new());
@@ -167,12 +174,19 @@ pub fn router(st: Arc<AppState>, config: FrontConfig) -> anyhow::Result<Router> 
         config,
         upstreams,
         sessions: Mutex::new(HashMap::new()),
+        joined: Mutex::new(HashMap::new()),
         listings: Mutex::new(HashMap::new()),
         pins_lock: Mutex::new(()),
         next_id: AtomicU64::new(1),
     });
     Ok(Router::new()
         .route("/mcp/{server}", post(on_post).get(on_get).delete(on_delete))
+        .route(
+            "/mcp",
+            post(aggregate::on_post)
+                .get(aggregate::on_get)
+                .delete(aggregate::on_delete),
+        )
         .layer(DefaultBodyLimit::max(airlock_server::MAX_BODY))
         .with_state(front))
 }
