@@ -13,7 +13,9 @@
 //!
 //! Knobs: `LEDGER_BENCH_TOTAL` (appends in the timed 64×16 run, default 300,000),
 //! `LEDGER_BENCH_QUICK` (timed runs only, no criterion), `LEDGER_BENCH_NO_BUNDLES`
-//! (`entry_bundles: false`), `LEDGER_BENCH_SIGN_AFTER`, `LEDGER_BENCH_VERIFY_ENTRIES`.
+//! (`entry_bundles: false`), `LEDGER_BENCH_SIGN_AFTER`, `LEDGER_BENCH_VERIFY_ENTRIES`,
+//! `LEDGER_BENCH_COMPARE` (only the side-by-side of a ledger that grows its file
+//! with each batch and one that fills ahead, `LedgerOptions::preallocate`).
 //!
 //! The ledger lives in cargo's bench temporary directory (`CARGO_TARGET_TMPDIR`,
 //! under the target directory: the real disk, not a tmpfs), or in
@@ -121,8 +123,42 @@ fn report(label: &str, elapsed: Duration, mut lat: Vec<Duration>) {
     );
 }
 
+/// The ledger with and without preallocation, side by side: each shape runs on
+/// both, alternating, three times (`LEDGER_BENCH_COMPARE=1`).
+fn compare_preallocation(rt: &tokio::runtime::Runtime) {
+    let mut ledgers = Vec::new();
+    for (label, bytes) in [("grow", 0), ("preallocated", 1 << 20)] {
+        let dir = bench_dir(label);
+        let mut o = options();
+        o.preallocate = bytes;
+        let ledger = Arc::new(Ledger::open(&dir, o).unwrap());
+        run(rt, &ledger, 64, 1, 20_000);
+        ledgers.push((label, dir, ledger));
+    }
+    for round in 1..=3 {
+        for in_flight in [1, 2] {
+            for (label, _, ledger) in &ledgers {
+                let (e, lat) = run(rt, ledger, 64, in_flight, 100_000);
+                report(
+                    &format!("round {round}, {label}, 64 tasks, {in_flight} in flight each"),
+                    e,
+                    lat,
+                );
+            }
+        }
+    }
+    for (_, dir, ledger) in ledgers {
+        drop(ledger);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
 fn appends(c: &mut Criterion) {
     let rt = runtime();
+    if std::env::var_os("LEDGER_BENCH_COMPARE").is_some() {
+        compare_preallocation(&rt);
+        return;
+    }
     let dir = bench_dir("append");
     eprintln!("ledger directory: {}", dir.display());
     let ledger = Arc::new(Ledger::open(&dir, options()).unwrap());

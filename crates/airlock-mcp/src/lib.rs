@@ -213,6 +213,7 @@ fn gateway(args: RunArgs) -> anyhow::Result<ExitCode> {
             loop {
                 std::thread::sleep(Duration::from_millis(100));
                 gw.expire_calls();
+                gw.watch_pins();
             }
         });
     }

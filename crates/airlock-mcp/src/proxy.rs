@@ -23,6 +23,10 @@ const INVALID_PARAMS: i64 = -32602;
 const UPSTREAM_GONE: i64 = -32000;
 const UPSTREAM_TIMEOUT: i64 = -32001;
 
+/// `tools/call`s being decided or waiting for approval at once: each has a
+/// thread, and a client must not be able to start them without end.
+const MAX_CALLS_DECIDING: usize = 64;
+
 pub struct Config {
     pub server: String,
     /// The upstream command, for messages.
@@ -53,6 +57,11 @@ pub struct Gateway {
     /// The pin file is read and written by this gateway and by `approve-tool`.
     pins_lock: Mutex<()>,
     client_closed: std::sync::atomic::AtomicBool,
+    /// `tools/call`s being decided now (at most [`MAX_CALLS_DECIDING`]).
+    deciding: std::sync::atomic::AtomicUsize,
+    /// The quarantined tools as last seen: a tool leaving quarantine is
+    /// announced with `notifications/tools/list_changed`.
+    quarantine_seen: Mutex<Option<Vec<String>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -82,6 +91,8 @@ impl Gateway {
             tools: Mutex::new(HashMap::new()),
             pins_lock: Mutex::new(()),
             client_closed: std::sync::atomic::AtomicBool::new(false),
+            deciding: std::sync::atomic::AtomicUsize::new(0),
+            quarantine_seen: Mutex::new(None),
         })
     }
 
@@ -168,12 +179,26 @@ impl Gateway {
                 let id = o.get("id").filter(|id| !id.is_null());
                 match (method, id) {
                     (Some("tools/call"), Some(id)) => {
+                        use std::sync::atomic::Ordering::SeqCst;
+                        if self.deciding.fetch_add(1, SeqCst) >= MAX_CALLS_DECIDING {
+                            self.deciding.fetch_sub(1, SeqCst);
+                            return self.error(
+                                id,
+                                UPSTREAM_GONE,
+                                &format!(
+                                    "airlock: {MAX_CALLS_DECIDING} tool calls are already being decided or waiting for approval; wait for one to finish"
+                                ),
+                            );
+                        }
                         let gateway = Arc::clone(self);
                         let id = id.clone();
                         let params = o.get("params").cloned();
                         // A call may wait on a human for minutes: it must not stop
                         // the relay of everything else.
-                        std::thread::spawn(move || gateway.tools_call(id, params, line));
+                        std::thread::spawn(move || {
+                            gateway.tools_call(id, params, line);
+                            gateway.deciding.fetch_sub(1, SeqCst);
+                        });
                     }
                     (Some("tools/call"), None) => {
                         eprintln!(
@@ -373,6 +398,20 @@ impl Gateway {
                 let filtered = self.tools_list(msg);
                 self.send_client_json(&filtered);
             }
+            // The gateway tells the client when a human releases a quarantined
+            // tool: it says it will.
+            Some(p) if p.method == "initialize" => {
+                let mut msg = msg;
+                if let Some(tools) = msg
+                    .get_mut("result")
+                    .and_then(|r| r.get_mut("capabilities"))
+                    .and_then(|c| c.get_mut("tools"))
+                    .and_then(Value::as_object_mut)
+                {
+                    tools.insert("listChanged".into(), Value::Bool(true));
+                }
+                self.send_client_json(&msg);
+            }
             Some(_) => self.send_client(&line),
             None if lock(&self.expired).remove(&key) => {
                 eprintln!("airlock mcp: a late answer to request {key} (timed out) was dropped")
@@ -411,7 +450,33 @@ impl Gateway {
             let name = tool.get("name").and_then(Value::as_str).unwrap_or_default();
             !self.decider.always_denied(name, tool)
         });
+        self.watch_pins();
         msg
+    }
+
+    /// Announces `notifications/tools/list_changed` when a tool left quarantine
+    /// since the last look (`airlock mcp approve-tool` rewrote the pin file).
+    /// Called every 100 ms and after each listing (so that a quarantine and its
+    /// release in quick succession are both seen); the pin file is small.
+    pub fn watch_pins(&self) {
+        let now: Vec<String> = {
+            let _guard = lock(&self.pins_lock);
+            match Pins::load(&self.config.pin_file, &self.config.server) {
+                Ok(p) => p.quarantined.into_keys().collect(),
+                Err(_) => return,
+            }
+        };
+        let mut seen = lock(&self.quarantine_seen);
+        let released = seen
+            .as_ref()
+            .is_some_and(|before| before.iter().any(|t| !now.contains(t)));
+        *seen = Some(now);
+        drop(seen);
+        if released {
+            self.send_client_json(&json!({
+                "jsonrpc": "2.0", "method": "notifications/tools/list_changed"
+            }));
+        }
     }
 
     /// Answers calls the server has not answered within the call timeout.
