@@ -109,9 +109,10 @@ enum Command {
         )]
         ledger_trusted_keys: Vec<String>,
         /// This gateway's name in ledger entries and in a generated key's name
-        /// (`airlock/NAME`). Give each replica its own.
-        #[arg(long, env = "AIRLOCK_GATEWAY_ID", default_value = "gateway")]
-        gateway_id: String,
+        /// (`airlock/NAME`). Give each replica its own [default: `gateway`; with
+        /// --postgres, an id made on first start and kept in DATA_DIR/gateway-id].
+        #[arg(long, env = "AIRLOCK_GATEWAY_ID")]
+        gateway_id: Option<String>,
         /// An independent witness asked to cosign every checkpoint, as URL=VKEY (its
         /// URL prefix and its C2SP verifier key); repeatable. See docs/witness.md.
         #[arg(long = "witness", env = "AIRLOCK_WITNESSES", value_delimiter = ',')]
@@ -409,7 +410,7 @@ fn main() -> ExitCode {
                     dir: ledger_dir,
                     key_files: ledger_keys,
                     trusted_keys: ledger_trusted_keys,
-                    gateway: gateway_id,
+                    gateway: gateway_id.unwrap_or_default(),
                     witnesses,
                     witness_quorum,
                     entry_bundles: ledger_entry_bundles,

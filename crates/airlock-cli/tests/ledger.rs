@@ -509,3 +509,66 @@ fn a_retention_window_shorter_than_six_months_is_refused_at_start() {
     assert!(stderr.contains("--ledger-retention"), "{stderr}");
     assert!(stderr.contains("six months"), "{stderr}");
 }
+
+/// On PostgreSQL each replica keeps its own ledger, and the shared database keeps
+/// each ledger's last signed checkpoint (compare-and-swap by origin): replicas
+/// left to their defaults get ids of their own, and a second replica made to
+/// write the same ledger (the same `--gateway-id` and key, on another directory)
+/// is refused at start instead of forking it.
+#[test]
+fn on_postgres_two_replicas_cannot_write_one_ledger() {
+    let Some(url) = std::env::var("AIRLOCK_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        return;
+    };
+    let root = unique("al_root_");
+    let tenant = unique("t");
+    // Defaults: two ids, two ledgers, both signing.
+    let a = data_dir(&unique("replica-a"));
+    let b = data_dir(&unique("replica-b"));
+    let s1 = start_replica_in(&a, &url, &tenant, &root, None);
+    let s2 = start_replica_in(&b, &url, &tenant, &root, None);
+    let id_a = std::fs::read_to_string(a.join("gateway-id")).unwrap();
+    let id_b = std::fs::read_to_string(b.join("gateway-id")).unwrap();
+    assert!(id_a.starts_with("gw-") && id_a != id_b, "{id_a} {id_b}");
+    let agent = new_key(&s1, "/v1/agents", json!({"name": "kiro"}));
+    for s in [&s1, &s2] {
+        let (code, v) = post(s, "/v1/actions", &agent, &bash("ls"));
+        assert_eq!(code, 200, "{v}");
+    }
+    drop(s2);
+    // A stop signs a last checkpoint, recorded in the shared database.
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &s1.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut s1 = s1;
+    assert!(s1.child.wait().unwrap().success());
+
+    // Replica c, made to write a's ledger: a's id and key, a fresh directory.
+    let c = data_dir(&unique("replica-c"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--postgres", &url])
+        .args(["--admin-tenant", &tenant, "--gateway-id", id_a.trim()])
+        .arg("--ledger-key")
+        .arg(a.join("ledger.key"))
+        .arg("--data-dir")
+        .arg(&c)
+        .env("AIRLOCK_ADMIN_TOKEN", &root)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("airlock_ledger_checkpoints")
+            && err.contains("another writer of the same log"),
+        "{err}"
+    );
+    // Replica a itself goes on from its own ledger.
+    let s1 = start_replica_in(&a, &url, &tenant, &root, None);
+    let (code, v) = post(&s1, "/v1/actions", &agent, &bash("ls"));
+    assert_eq!(code, 200, "{v}");
+}

@@ -528,6 +528,16 @@ impl Ledger {
                 replace_atomically(&*fs, &state_path, s.to_text().as_bytes())?;
                 s
             }
+            None if file_len == 0 && local.is_none() => {
+                // An empty directory, but the record outside it says this log
+                // has signed entries: they are somewhere else.
+                let size = last.as_ref().map_or(0, |l| l.checkpoint.size());
+                return Err(refused(format!(
+                    "the directory is empty, but the checkpoint record {} says the log {} has signed {size} entries: they were written by another writer of the same log (another replica with the same origin: give each its own) or in a directory that is not this one (restore it); a log has one writer and one history",
+                    last_where.display(),
+                    options.origin
+                )));
+            }
             None => {
                 return Err(refused(format!(
                     "the state file {} is missing but the ledger has entries or a signed checkpoint; run Ledger::rebuild to recreate it from the entries",

@@ -213,7 +213,7 @@ fn session_ledger(home: &Path, server: &str) -> anyhow::Result<Recorder> {
     let shared = home.join("mcp").join(server);
     std::fs::create_dir_all(&shared)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", shared.display()))?;
-    match Recorder::open(&shared, &config) {
+    match Recorder::open(&shared, &config, None) {
         Ok(r) => Ok(r),
         Err(e) if format!("{e:#}").contains("lock") => {
             let own = home
@@ -221,7 +221,7 @@ fn session_ledger(home: &Path, server: &str) -> anyhow::Result<Recorder> {
                 .join(format!("{server}-{}", std::process::id()));
             std::fs::create_dir_all(&own)
                 .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", own.display()))?;
-            Recorder::open(&own, &config)
+            Recorder::open(&own, &config, None)
         }
         Err(e) => Err(e.context("the gateway's ledger cannot be opened")),
     }
@@ -266,7 +266,7 @@ pub fn record_locally(home: &Path, entry: &Entry) -> anyhow::Result<()> {
     };
     let give_up = Instant::now() + Duration::from_secs(5);
     let recorder = loop {
-        match airlock_server::Recorder::open(home, &config) {
+        match airlock_server::Recorder::open(home, &config, None) {
             Ok(r) => break r,
             Err(e) if Instant::now() < give_up && format!("{e:#}").contains("lock") => {
                 std::thread::sleep(Duration::from_millis(20));

@@ -19,7 +19,8 @@ use std::sync::Arc;
 
 use airlock_audit::retention::{check_retention_days, window_start_ms};
 use airlock_audit::{DEFAULT_RETENTION_DAYS, Entry, Event, RetentionError, prune_boundary};
-use airlock_ledger::{FileCheckpointStore, Ledger, LedgerOptions};
+use airlock_ledger::{CheckpointStore, FileCheckpointStore, Ledger, LedgerOptions};
+use airlock_store::postgres::LedgerCheckpoints;
 use airlock_tlog::{SignerKey, VerifierKey, WitnessKey};
 use airlock_witness::HttpWitness;
 
@@ -36,7 +37,9 @@ pub struct LedgerConfig {
     /// are still accepted when opening.
     pub trusted_keys: Vec<String>,
     /// This gateway's name in entries, and in the generated key's name
-    /// (`airlock/GATEWAY`). Give each replica its own.
+    /// (`airlock/GATEWAY`). Give each replica its own. Empty: `gateway`, or with
+    /// the replicas' shared PostgreSQL an id made on first start and kept in
+    /// `DATA_DIR/gateway-id` (one ledger per replica, each with its own origin).
     pub gateway: String,
     /// Independent witnesses asked to cosign every checkpoint: `URL=VKEY` (the
     /// witness's URL prefix and its C2SP verifier key).
@@ -76,9 +79,16 @@ pub enum PruneError {
 
 impl Recorder {
     /// Opens (creating if needed) the ledger of `data_dir` as `config` says. The
-    /// last signed checkpoint is also kept outside the ledger directory
-    /// (`DIR.checkpoint`), so a directory restored from an old backup is refused.
-    pub fn open(data_dir: &Path, config: &LedgerConfig) -> anyhow::Result<Recorder> {
+    /// last signed checkpoint is also kept outside the ledger directory, so a
+    /// directory restored from an old backup is refused: in the replicas' shared
+    /// PostgreSQL when `shared` is given (where it also keeps a second writer of the
+    /// same ledger, on any host, from signing), else beside the directory
+    /// (`DIR.checkpoint`).
+    pub fn open(
+        data_dir: &Path,
+        config: &LedgerConfig,
+        shared: Option<LedgerCheckpoints>,
+    ) -> anyhow::Result<Recorder> {
         let retention_days =
             check_retention_days(config.retention_days.unwrap_or(DEFAULT_RETENTION_DAYS))
                 .map_err(|e| anyhow::anyhow!("--ledger-retention: {e}"))?;
@@ -89,8 +99,13 @@ impl Recorder {
         std::fs::create_dir_all(&dir).map_err(|e| {
             anyhow::anyhow!("cannot create the ledger directory {}: {e}", dir.display())
         })?;
+        let gateway = match (config.gateway.as_str(), &shared) {
+            ("", Some(_)) => replica_id(data_dir)?,
+            ("", None) => "gateway".to_owned(),
+            (named, _) => named.to_owned(),
+        };
         let signers = if config.key_files.is_empty() {
-            vec![default_key(data_dir, &config.gateway)?]
+            vec![default_key(data_dir, &gateway)?]
         } else {
             config
                 .key_files
@@ -131,10 +146,15 @@ impl Recorder {
         }
         options.witness_quorum = config.witness_quorum;
         options.entry_bundles = config.entry_bundles;
-        let mut outside = dir.clone().into_os_string();
-        outside.push(".checkpoint");
-        options.checkpoint_store = Some(Arc::new(FileCheckpointStore::new(PathBuf::from(outside))));
-        let mut recorder = Recorder::with_options(&dir, options, &config.gateway)?;
+        options.checkpoint_store = Some(match shared {
+            Some(store) => Arc::new(PgCheckpoints::new(store, &origin)?),
+            None => {
+                let mut outside = dir.clone().into_os_string();
+                outside.push(".checkpoint");
+                Arc::new(FileCheckpointStore::new(PathBuf::from(outside)))
+            }
+        });
+        let mut recorder = Recorder::with_options(&dir, options, &gateway)?;
         recorder.retention_days = retention_days;
         Ok(recorder)
     }
@@ -257,6 +277,30 @@ impl Recorder {
 
 /// `DATA_DIR/ledger.key`, created with a fresh key named `airlock/GATEWAY` (and
 /// its public half in `ledger.vkey`) the first time.
+/// This replica's id, made on its first start (`gw-` and 12 random hex digits)
+/// and kept in `DATA_DIR/gateway-id`: replicas sharing a PostgreSQL each keep
+/// their own ledger, and each ledger needs its own origin.
+fn replica_id(data_dir: &Path) -> anyhow::Result<String> {
+    let path = data_dir.join("gateway-id");
+    match std::fs::read_to_string(&path) {
+        Ok(id) if !id.trim().is_empty() => return Ok(id.trim().to_owned()),
+        Ok(_) => anyhow::bail!(
+            "{} is empty: write this replica's id in it, or give --gateway-id",
+            path.display()
+        ),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            anyhow::bail!("cannot read {}: {e}", path.display())
+        }
+        Err(_) => {}
+    }
+    let token = crate::auth::new_token()?;
+    let id = format!("gw-{}", token.get(3..15).unwrap_or("0"));
+    std::fs::create_dir_all(data_dir)
+        .and_then(|()| std::fs::write(&path, format!("{id}\n")))
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    Ok(id)
+}
+
 fn default_key(data_dir: &Path, gateway: &str) -> anyhow::Result<SignerKey> {
     let path = data_dir.join("ledger.key");
     if path.exists() {
@@ -307,4 +351,73 @@ fn write_secret(path: &Path, secret: &str) -> anyhow::Result<()> {
     std::fs::rename(&tmp, path)
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     Ok(())
+}
+
+/// The last signed checkpoint of a replica's ledger, in the replicas' shared
+/// PostgreSQL (`airlock_ledger_checkpoints`, by origin), swapped only from the
+/// checkpoint this writer last read. A second writer of the same origin (the
+/// same `--gateway-id` on another host) fails its first swap and its ledger stops,
+/// so the gateway fails closed instead of forking the log; a ledger directory
+/// restored from an old backup finds the record ahead of it and refuses to open.
+///
+/// The ledger calls it from its own threads and from `open`; the queries run on
+/// the service's runtime.
+#[derive(Debug)]
+struct PgCheckpoints {
+    store: LedgerCheckpoints,
+    origin: String,
+    runtime: tokio::runtime::Handle,
+}
+
+impl PgCheckpoints {
+    fn new(store: LedgerCheckpoints, origin: &str) -> anyhow::Result<PgCheckpoints> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            anyhow::anyhow!("the PostgreSQL checkpoint record needs the service's runtime")
+        })?;
+        Ok(PgCheckpoints {
+            store,
+            origin: origin.to_owned(),
+            runtime,
+        })
+    }
+
+    /// Runs a query to completion from a plain thread or from the runtime's own.
+    fn run<T>(&self, query: impl std::future::Future<Output = T>) -> T {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            tokio::task::block_in_place(|| self.runtime.block_on(query))
+        } else {
+            self.runtime.block_on(query)
+        }
+    }
+
+    fn failed(&self, action: &'static str, e: airlock_store::StoreError) -> airlock_ledger::Error {
+        airlock_ledger::Error::Io {
+            path: self.location(),
+            action,
+            source: std::io::Error::other(e.to_string()),
+        }
+    }
+}
+
+impl CheckpointStore for PgCheckpoints {
+    fn load(&self) -> airlock_ledger::Result<Option<String>> {
+        self.run(self.store.ledger_checkpoint(&self.origin))
+            .map_err(|e| self.failed("read the last signed checkpoint", e))
+    }
+
+    fn compare_and_swap(&self, old: Option<&str>, new: &str) -> airlock_ledger::Result<bool> {
+        let now = crate::state::now_ms();
+        self.run(
+            self.store
+                .swap_ledger_checkpoint(&self.origin, old, new, now),
+        )
+        .map_err(|e| self.failed("record the signed checkpoint", e))
+    }
+
+    fn location(&self) -> PathBuf {
+        PathBuf::from(format!(
+            "postgresql:airlock_ledger_checkpoints[{}]",
+            self.origin
+        ))
+    }
 }

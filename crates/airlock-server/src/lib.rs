@@ -100,7 +100,11 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
     let policy = load_policy(&config)?;
-    let ledger = Recorder::open(&config.data_dir, &config.ledger)?;
+    let shared = match &store {
+        Store::Postgres(pg) => Some(pg.ledger_checkpoints()),
+        _ => None,
+    };
+    let ledger = Recorder::open(&config.data_dir, &config.ledger, shared)?;
     let mut state = AppState::new(store, ledger, policy, config.policy.clone());
     state.webhook = config.webhook.clone().map(|url| state::Webhook {
         url,

@@ -51,7 +51,7 @@ const WRITERS: usize = 2;
 /// Connections in each replica's pool.
 const POOL_SIZE: usize = 16;
 /// The schema version this build writes and understands.
-const SCHEMA_VERSION: i32 = 4;
+const SCHEMA_VERSION: i32 = 5;
 /// The advisory lock key that serialises migrations (`airlock` in ASCII, as a number).
 const MIGRATION_LOCK: i64 = 0x0061_6972_6c6f_636b;
 
@@ -172,6 +172,16 @@ UPDATE airlock_records SET
     reason = coalesce(decision_json::jsonb ->> 'reason', ''),
     rules = coalesce((decision_json::jsonb -> 'rules')::text, '[]');
 "#,
+    // 5: the last signed checkpoint of every replica's ledger, by origin, swapped
+    // only from the checkpoint its writer last read: one writer per ledger across
+    // hosts, and a ledger restored from an old backup is refused.
+    r#"
+CREATE TABLE airlock_ledger_checkpoints (
+    origin     TEXT COLLATE "C" PRIMARY KEY,
+    note       TEXT NOT NULL,
+    updated_ms BIGINT NOT NULL
+);
+"#,
 ];
 
 /// The columns of a [`Record`], its votes aggregated in cast order as JSON
@@ -274,6 +284,13 @@ impl PgStore {
             events,
             listener,
         })
+    }
+
+    /// The replicas' record of their ledgers' last signed checkpoints.
+    pub fn ledger_checkpoints(&self) -> LedgerCheckpoints {
+        LedgerCheckpoints {
+            pool: self.pool.clone(),
+        }
     }
 
     /// Approvals and halts made by any replica (this one included), as they commit.
@@ -919,6 +936,68 @@ impl PgStore {
             announce(&client, "credentials").await;
         }
         Ok(n > 0)
+    }
+}
+
+/// The last signed checkpoint of every replica's ledger, by origin
+/// (`airlock_ledger_checkpoints`): what the ledger's compare-and-swap record is on
+/// PostgreSQL. Shares the store's connection pool.
+#[derive(Clone)]
+pub struct LedgerCheckpoints {
+    pool: Pool,
+}
+
+impl std::fmt::Debug for LedgerCheckpoints {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LedgerCheckpoints").finish_non_exhaustive()
+    }
+}
+
+impl LedgerCheckpoints {
+    /// The last signed checkpoint (a C2SP signed note) recorded for the ledger
+    /// `origin`, if any.
+    pub async fn ledger_checkpoint(&self, origin: &str) -> Result<Option<String>> {
+        let c = connection(&self.pool).await?;
+        let row = c
+            .query_opt(
+                "SELECT note FROM airlock_ledger_checkpoints WHERE origin = $1",
+                &[&origin],
+            )
+            .await
+            .map_err(db_err)?;
+        row.map(|r| r.try_get(0).map_err(corrupt)).transpose()
+    }
+
+    /// Records `new` as the last signed checkpoint of `origin` if the record
+    /// still holds `old` (`None`: no record yet). `Ok(false)`: it holds something
+    /// else, which another writer signed.
+    pub async fn swap_ledger_checkpoint(
+        &self,
+        origin: &str,
+        old: Option<&str>,
+        new: &str,
+        now: Millis,
+    ) -> Result<bool> {
+        let c = connection(&self.pool).await?;
+        let changed = match old {
+            None => c
+                .execute(
+                    "INSERT INTO airlock_ledger_checkpoints (origin, note, updated_ms) \
+                     VALUES ($1, $2, $3) ON CONFLICT (origin) DO NOTHING",
+                    &[&origin, &new, &now],
+                )
+                .await
+                .map_err(db_err)?,
+            Some(old) => c
+                .execute(
+                    "UPDATE airlock_ledger_checkpoints SET note = $3, updated_ms = $4 \
+                     WHERE origin = $1 AND note = $2",
+                    &[&origin, &old, &new, &now],
+                )
+                .await
+                .map_err(db_err)?,
+        };
+        Ok(changed == 1)
     }
 }
 

@@ -1664,3 +1664,45 @@ async fn postgres_durable_across_reopen() {
     let open = || async { Store::connect_postgres(&url).await.unwrap() };
     durable_across_reopen(open, &unique("t")).await;
 }
+
+/// The ledger checkpoint record swaps only from what it holds: the first writer
+/// creates it, a second "first" writer is refused, an update from a stale note is
+/// refused, an update from the current one lands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_ledger_checkpoints_swap_only_from_what_they_hold() {
+    let Some(url) = postgres_url() else { return };
+    let Store::Postgres(store) = Store::connect_postgres(&url).await.unwrap() else {
+        panic!("a PostgreSQL store");
+    };
+    let pg = store.ledger_checkpoints();
+    let origin = unique("airlock/test-");
+    assert_eq!(pg.ledger_checkpoint(&origin).await.unwrap(), None);
+    assert!(
+        pg.swap_ledger_checkpoint(&origin, None, "one", 1)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !pg.swap_ledger_checkpoint(&origin, None, "other", 2)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !pg.swap_ledger_checkpoint(&origin, Some("stale"), "two", 3)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        pg.ledger_checkpoint(&origin).await.unwrap().as_deref(),
+        Some("one")
+    );
+    assert!(
+        pg.swap_ledger_checkpoint(&origin, Some("one"), "two", 4)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        pg.ledger_checkpoint(&origin).await.unwrap().as_deref(),
+        Some("two")
+    );
+}

@@ -546,13 +546,17 @@ pub fn plan_seen(addr: &str, key: &str) -> Value {
 }
 
 /// Every whole record of a ledger directory's `entries` file, in order (a torn
-/// tail after a crash is left out): `len (u32 BE) ‖ entry ‖ 8 check bytes`.
+/// tail after a crash is left out, and the zeros the writer fills ahead of its
+/// appends): `len (u32 BE) ‖ entry ‖ 8 check bytes`.
 #[allow(dead_code)] // not every test binary reads a ledger
 pub fn ledger_entries(dir: &Path) -> Vec<Vec<u8>> {
     let bytes = std::fs::read(dir.join("entries")).unwrap_or_default();
     let mut out = Vec::new();
     let mut at = 0;
     while at + 4 <= bytes.len() {
+        if bytes[at..].iter().all(|b| *b == 0) {
+            break;
+        }
         let len = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
         let end = at + 4 + len;
         if end + 8 > bytes.len() {
