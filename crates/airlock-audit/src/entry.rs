@@ -2,7 +2,10 @@ use airlock_model::{Action, Tier};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// The entry format's version; the first field of every entry.
+/// The entry format's version; the first field of every entry. Version 1 keeps
+/// personal data in the entry (inline); version 2
+/// ([`crate::personal::VERSION_SEPARATE`]) keeps salted commitments to it, its
+/// values in a side store that can be erased. Both are read.
 pub const VERSION: u32 = 1;
 
 /// The largest entry the ledger takes (what a C2SP entry bundle's 16-bit length
@@ -192,7 +195,10 @@ pub enum Recorded {
 pub enum EntryError {
     #[error("not an airlock ledger entry: {0}")]
     Malformed(String),
-    #[error("entry format version {0} is not known to this airlock (it reads version {VERSION})")]
+    #[error(
+        "entry format version {0} is not known to this airlock (it reads versions {VERSION} and {sep}); upgrade airlock to read it",
+        sep = crate::personal::VERSION_SEPARATE
+    )]
     Version(u32),
     #[error("the entry is {0} bytes, over the ledger's limit of {MAX_ENTRY}")]
     TooLarge(usize),
@@ -254,10 +260,15 @@ impl Entry {
         }
         let head: Head =
             serde_json::from_slice(bytes).map_err(|e| EntryError::Malformed(e.to_string()))?;
-        if head.v != VERSION {
+        if head.v != VERSION && head.v != crate::personal::VERSION_SEPARATE {
             return Err(EntryError::Version(head.v));
         }
-        serde_json::from_slice(bytes).map_err(|e| EntryError::Malformed(e.to_string()))
+        let entry: Entry =
+            serde_json::from_slice(bytes).map_err(|e| EntryError::Malformed(e.to_string()))?;
+        if entry.is_separate() {
+            entry.check_separate()?;
+        }
+        Ok(entry)
     }
 
     /// The human who acted (voted, halted, resumed, changed the policy or a
@@ -509,8 +520,8 @@ mod tests {
     #[test]
     fn unknown_versions_and_malformed_bytes_are_errors() {
         assert!(matches!(
-            Entry::parse(br#"{"v":2,"kind":"expiry"}"#),
-            Err(EntryError::Version(2))
+            Entry::parse(br#"{"v":3,"kind":"expiry"}"#),
+            Err(EntryError::Version(3))
         ));
         assert!(matches!(
             Entry::parse(b"not json"),
