@@ -69,7 +69,9 @@ pub fn commitment(salt: &[u8], value: &str) -> String {
 /// Whether `s` has the form of a commitment.
 pub fn is_commitment(s: &str) -> bool {
     s.strip_prefix(COMMITMENT_PREFIX).is_some_and(|h| {
-        h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        h.len() == 64
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     })
 }
 
@@ -140,6 +142,10 @@ pub struct Sealed {
     pub salt: [u8; SALT_LEN],
     pub value: String,
 }
+
+/// The side store, as [`Entry::reveal`] asks it: a commitment's salt and value,
+/// or `None` when they were erased.
+pub type Lookup<'a> = dyn Fn(&str) -> Option<(Vec<u8>, String)> + 'a;
 
 /// What became of a personal-data field when an entry was read back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -335,7 +341,7 @@ impl Entry {
     /// tampered and not shown. With `lookup` `None` (no side store at all) every
     /// field is withheld. An inline-format entry comes back as it is, with no
     /// fields.
-    pub fn reveal(&self, lookup: Option<&dyn Fn(&str) -> Option<(Vec<u8>, String)>>) -> Revealed {
+    pub fn reveal(&self, lookup: Option<&Lookup<'_>>) -> Revealed {
         let mut entry = self.clone();
         let mut fields = BTreeMap::new();
         if self.is_separate() {
@@ -489,9 +495,8 @@ mod tests {
                 },
             )
         };
-        let names = |e: Entry| -> Vec<String> {
-            e.personal_fields().into_iter().map(|(f, _)| f).collect()
-        };
+        let names =
+            |e: Entry| -> Vec<String> { e.personal_fields().into_iter().map(|(f, _)| f).collect() };
         assert_eq!(names(credential("human")), ["name", "by"]);
         assert_eq!(names(credential("agent")), ["by"]);
         assert!(names(Entry::new(0, "g", "t", Event::Expiry { id: "a".into() })).is_empty());
@@ -578,7 +583,11 @@ mod tests {
         assert!(names_subject("comment", "(alice)", "alice"));
         assert!(!names_subject("comment", "malice", "alice"));
         assert!(!names_subject("comment", "alice.smith@x", "alice"));
-        assert!(names_subject("reason", "ping alice.smith@x", "alice.smith@x"));
+        assert!(names_subject(
+            "reason",
+            "ping alice.smith@x",
+            "alice.smith@x"
+        ));
         assert!(!names_subject("comment", "anything", "  "));
         assert!(names_subject("comment", "é alice é", "ALICE"));
     }

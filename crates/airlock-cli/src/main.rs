@@ -129,6 +129,19 @@ enum Command {
         /// their bytes (their hashes stay). At least 184 (six months).
         #[arg(long, env = "AIRLOCK_LEDGER_RETENTION", value_name = "DAYS", default_value_t = airlock_audit::DEFAULT_RETENTION_DAYS)]
         ledger_retention: u32,
+        /// Where the ledger keeps personal data (approvers, comments, `by`,
+        /// operators, human credential names, reasons and other free text):
+        /// `inline` in the entries (entry format 1; never erasable), or `separate`:
+        /// salted commitments in the entries (format 2) and the values in
+        /// LEDGER_DIR/personal-data.db, so that `airlock audit erase` can erase them
+        /// without breaking the tree. See docs/audit.md.
+        #[arg(
+            long,
+            env = "AIRLOCK_LEDGER_PERSONAL_DATA",
+            value_enum,
+            default_value = "inline"
+        )]
+        ledger_personal_data: PersonalDataArg,
     },
     /// Pending approvals on a running service: list, show, approve, reject.
     Approvals {
@@ -224,6 +237,15 @@ enum Command {
 }
 
 /// Where the service is and who you are.
+/// `airlock serve --ledger-personal-data`.
+#[derive(Clone, Copy, ValueEnum)]
+enum PersonalDataArg {
+    /// In the entries (format 1).
+    Inline,
+    /// Commitments in the entries, the values in an erasable side store.
+    Separate,
+}
+
 #[derive(clap::Args)]
 struct Remote {
     /// The service's URL.
@@ -375,6 +397,7 @@ fn main() -> ExitCode {
             witness_quorum,
             ledger_entry_bundles,
             ledger_retention,
+            ledger_personal_data,
         } => serve(airlock_server::Config {
             listen,
             data_dir,
@@ -393,6 +416,10 @@ fn main() -> ExitCode {
                 witness_quorum,
                 entry_bundles: ledger_entry_bundles,
                 retention_days: Some(ledger_retention),
+                personal_data: match ledger_personal_data {
+                    PersonalDataArg::Inline => airlock_server::PersonalData::Inline,
+                    PersonalDataArg::Separate => airlock_server::PersonalData::Separate,
+                },
             },
         }),
         Command::Policy {

@@ -17,11 +17,16 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use airlock_audit::personal::{SALT_LEN, Sealed};
 use airlock_audit::retention::{check_retention_days, window_start_ms};
-use airlock_audit::{DEFAULT_RETENTION_DAYS, Entry, Event, RetentionError, prune_boundary};
+use airlock_audit::{
+    DEFAULT_RETENTION_DAYS, Entry, Event, RetentionError, prune_boundary, sha256_hex,
+};
 use airlock_ledger::{FileCheckpointStore, Ledger, LedgerOptions};
 use airlock_tlog::{SignerKey, VerifierKey, WitnessKey};
 use airlock_witness::HttpWitness;
+
+use crate::personal::{PersonalData, PersonalStore};
 
 /// Where the ledger lives and who signs it.
 #[derive(Debug, Clone, Default)]
@@ -53,6 +58,11 @@ pub struct LedgerConfig {
     /// bytes, in days; `None`: [`DEFAULT_RETENTION_DAYS`] (184, six months), the
     /// least accepted.
     pub retention_days: Option<u32>,
+    /// Where personal data goes: in the entries (`Inline`, the default, entry
+    /// format 1), or apart (`Separate`, format 2: salted commitments in the
+    /// entries, the values in `DIR/personal-data.db`, erasable without breaking
+    /// the tree). See `airlock_audit::personal`.
+    pub personal_data: PersonalData,
 }
 
 /// The open ledger, and this gateway's name in its entries.
@@ -61,6 +71,8 @@ pub struct Recorder {
     gateway: String,
     verifier: String,
     retention_days: u32,
+    /// The side store, in the separate personal-data mode.
+    personal: Option<Arc<PersonalStore>>,
 }
 
 /// Why a prune was not done.
@@ -136,6 +148,9 @@ impl Recorder {
         options.checkpoint_store = Some(Arc::new(FileCheckpointStore::new(PathBuf::from(outside))));
         let mut recorder = Recorder::with_options(&dir, options, &config.gateway)?;
         recorder.retention_days = retention_days;
+        if config.personal_data == PersonalData::Separate {
+            recorder.keep_personal_data_apart()?;
+        }
         Ok(recorder)
     }
 
@@ -162,7 +177,19 @@ impl Recorder {
             gateway: gateway.to_owned(),
             verifier,
             retention_days: DEFAULT_RETENTION_DAYS,
+            personal: None,
         })
+    }
+
+    /// From now on, keeps personal data apart: salted commitments in the entries
+    /// (format 2), the values in the ledger directory's side store
+    /// (`personal-data.db`, created if needed).
+    pub fn keep_personal_data_apart(&mut self) -> anyhow::Result<()> {
+        let store = PersonalStore::open(self.ledger.dir()).map_err(|e| {
+            anyhow::anyhow!("{e}; --ledger-personal-data separate needs it writable")
+        })?;
+        self.personal = Some(Arc::new(store));
+        Ok(())
     }
 
     /// The retention window, in days.
@@ -228,9 +255,22 @@ impl Recorder {
     /// ledger cannot record (it has stopped, or the entry cannot be encoded).
     pub async fn record(&self, time_ms: i64, tenant: &str, event: Event) -> Result<u64, String> {
         let entry = Entry::new(time_ms, &self.gateway, tenant, event);
-        let bytes = entry
-            .to_bytes()
-            .map_err(|e| format!("this cannot be recorded: {e}"))?;
+        let bytes = match &self.personal {
+            None => entry
+                .to_bytes()
+                .map_err(|e| format!("this cannot be recorded: {e}"))?,
+            Some(store) => {
+                let (bytes, digest, sealed) = separate(&entry)?;
+                // Durable before the entry is appended: an acknowledged entry
+                // always has its values (until they are erased).
+                let store = Arc::clone(store);
+                tokio::task::spawn_blocking(move || store.put(&digest, &sealed))
+                    .await
+                    .map_err(|e| format!("the personal-data store failed: {e}"))?
+                    .map_err(|e| format!("this cannot be recorded: {e}"))?;
+                bytes
+            }
+        };
         self.ledger.append(bytes).await.map_err(|e| match self.failure() {
             Some(why) => format!(
                 "the ledger has stopped ({why}); an operator must check its disk and restart the service"
@@ -253,6 +293,30 @@ impl Recorder {
     pub fn verifier_key(&self) -> &str {
         &self.verifier
     }
+}
+
+/// The entry's separate-format bytes, their SHA-256 (hex), and the personal
+/// data the side store must keep: only what the stored entry refers to (a
+/// decision too large for an entry keeps its Action's digest, and with it the
+/// Action's fields).
+fn separate(entry: &Entry) -> Result<(Vec<u8>, String, Vec<Sealed>), String> {
+    let mut salts = vec![[0u8; SALT_LEN]; entry.personal_count()];
+    for salt in &mut salts {
+        getrandom::fill(salt).map_err(|e| format!("no randomness for a salt: {e}"))?;
+    }
+    let fail = |e: airlock_audit::EntryError| format!("this cannot be recorded: {e}");
+    let (separated, sealed) = entry.separate(&salts).map_err(fail)?;
+    let bytes = separated.to_bytes().map_err(fail)?;
+    let held: std::collections::HashSet<String> = Entry::parse(&bytes)
+        .map_err(fail)?
+        .commitments()
+        .into_iter()
+        .collect();
+    let sealed = sealed
+        .into_iter()
+        .filter(|s| held.contains(&s.commitment))
+        .collect();
+    Ok((bytes.clone(), sha256_hex(&bytes), sealed))
 }
 
 /// `DATA_DIR/ledger.key`, created with a fresh key named `airlock/GATEWAY` (and

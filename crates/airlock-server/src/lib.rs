@@ -18,6 +18,7 @@ mod api;
 mod auth;
 mod error;
 mod ledger;
+pub mod personal;
 mod plans;
 mod state;
 
@@ -32,6 +33,7 @@ use airlock_store::Store;
 pub use api::{OPENAPI, PolicyTools, ROUTES};
 pub use auth::{hash_token, new_token};
 pub use ledger::{LedgerConfig, PruneError, Recorder};
+pub use personal::PersonalData;
 pub use state::AppState;
 
 /// How the service runs.
