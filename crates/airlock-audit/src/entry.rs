@@ -101,6 +101,21 @@ pub enum Event {
         /// The human who asked.
         by: String,
     },
+    /// Personal data kept apart (entry format 2) was erased from the side store;
+    /// every entry, root and proof stays as it was. Never names the subject.
+    Erasure {
+        /// `subject` (every entry naming a person) or `index` (entries named).
+        how: String,
+        /// The entries erased, for an erasure by index; empty for one by subject
+        /// (listing them would link them to one person).
+        indices: Vec<u64>,
+        /// How many entries had fields erased.
+        entries: u64,
+        /// How many fields were erased.
+        fields: u64,
+        /// The human who asked.
+        by: String,
+    },
     /// What became of an allowed call, as the agent (or its proxy) reports it.
     Outcome {
         /// The decision's record id.
@@ -280,7 +295,8 @@ impl Entry {
             | Event::Resume { by, .. }
             | Event::Policy { by, .. }
             | Event::Credential { by, .. }
-            | Event::Prune { by, .. } => Some(by),
+            | Event::Prune { by, .. }
+            | Event::Erasure { by, .. } => Some(by),
             Event::Review { reviewer, .. } => Some(reviewer),
             Event::Decision(_) | Event::Expiry { .. } | Event::Outcome { .. } => None,
         }
@@ -310,6 +326,7 @@ impl Entry {
             Event::Review { .. } => "review",
             Event::Outcome { .. } => "outcome",
             Event::Prune { .. } => "prune",
+            Event::Erasure { .. } => "erasure",
         }
     }
 }
@@ -328,7 +345,8 @@ impl Event {
             | Event::Resume { .. }
             | Event::Policy { .. }
             | Event::Credential { .. }
-            | Event::Prune { .. } => Vec::new(),
+            | Event::Prune { .. }
+            | Event::Erasure { .. } => Vec::new(),
         }
     }
 
@@ -583,6 +601,13 @@ mod tests {
             Event::Prune {
                 below: 1000,
                 before_ms: 1_700_000_000_000,
+                by: "admin".into(),
+            },
+            Event::Erasure {
+                how: "index".into(),
+                indices: vec![3, 7],
+                entries: 2,
+                fields: 4,
                 by: "admin".into(),
             },
         ];

@@ -20,7 +20,7 @@
 //! | decision | `operator`, `action.who.operator` | `reason`, `action.why.reason`, `action.why.alternatives.N`, `action.why.rollback`, `action.who.workdir` (home directories name people) |
 //! | vote | `approver` | `comment` |
 //! | halt | `by` | `reason` |
-//! | resume, policy, prune | `by` | |
+//! | resume, policy, prune, erasure | `by` | |
 //! | credential | `by`, and `name` when `principal` is `human` | |
 //! | review | `reviewer` | `comment` |
 //! | outcome | | `detail` |
@@ -232,7 +232,10 @@ impl Entry {
                 out.push(("reason".into(), reason));
                 out.push(("by".into(), by));
             }
-            Event::Resume { by, .. } | Event::Policy { by, .. } | Event::Prune { by, .. } => {
+            Event::Resume { by, .. }
+            | Event::Policy { by, .. }
+            | Event::Prune { by, .. }
+            | Event::Erasure { by, .. } => {
                 out.push(("by".into(), by));
             }
             Event::Credential {

@@ -109,6 +109,31 @@ fn personal_data_kept_apart_is_shown_erased_and_checked_while_the_tree_stays_val
     let receipt_file = dir.join("vote-receipt.json");
     std::fs::write(&receipt_file, r["receipt"].to_string()).unwrap();
 
+    // Through the service, an erasure is recorded (without the subject), and
+    // asking again changes nothing and records nothing.
+    let decided = index_of(&ledger, "decision");
+    let body = json!({ "indices": [decided] }).to_string();
+    let (code, first) = post(&s, "/v1/ledger/erase", &root, &body);
+    assert_eq!(code, 200, "{first}");
+    assert!(first["erased_fields"].as_u64().unwrap() > 0, "{first}");
+    assert_eq!(first["entries"], json!([decided]));
+    let erasure = first["ledger"]["index"].as_u64().expect("recorded");
+    let (code, again) = post(&s, "/v1/ledger/erase", &root, &body);
+    assert_eq!(code, 200, "{again}");
+    assert_eq!(again["erased_fields"], 0, "{again}");
+    assert!(again.get("ledger").is_none(), "{again}");
+    for bad in [
+        r#"{}"#,
+        r#"{"subject":" "}"#,
+        r#"{"indices":[]}"#,
+        r#"{"subject":"a","indices":[1]}"#,
+    ] {
+        let (code, v) = post(&s, "/v1/ledger/erase", &root, bad);
+        assert_eq!(code, 400, "{bad}: {v}");
+    }
+    let (code, v) = post(&s, "/v1/ledger/erase", &alice, &body);
+    assert_eq!(code, 403, "{v}");
+
     // Stop cleanly: a last checkpoint covers every entry.
     let status = Command::new("kill")
         .args(["-TERM", &s.child.id().to_string()])
@@ -151,6 +176,19 @@ fn personal_data_kept_apart_is_shown_erased_and_checked_while_the_tree_stays_val
     );
     let o = airlock(&["audit", "log", l, "--by", "alice"]);
     assert_eq!(lines(&o).len(), 1, "{}", out(&o));
+    // The decision erased through the service, and the erasure's own entry.
+    let o = airlock(&["audit", "log", l, "--kind", "decision", "--limit", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(lines(&o)[0]["index"], decided);
+    assert_eq!(lines(&o)[0]["personal"]["reason"], "erased");
+    let o = airlock(&["audit", "log", l, "--kind", "erasure"]);
+    let e = &lines(&o)[0];
+    assert_eq!(e["index"], erasure);
+    assert_eq!(
+        (&e["how"], &e["indices"], &e["fields"]),
+        (&json!("index"), &json!([decided]), &first["erased_fields"])
+    );
+    assert_eq!(e["personal"], json!({"by": "shown"}));
 
     // Erase alice: her vote (with its comment naming bob) and her credential.
     let o = airlock(&["audit", "erase", l, "--subject", "alice"]);
@@ -266,6 +304,9 @@ fn inline_personal_data_is_listed_as_not_erasable_and_the_tree_is_untouched() {
         r#"{"scope":"agent","name":"kiro","reason":"dave asked"}"#,
     );
     assert_eq!(code, 200, "{v}");
+    // The service refuses an erasure it cannot do without breaking the tree.
+    let (code, v) = post(&s, "/v1/ledger/erase", &root, r#"{"subject":"dave"}"#);
+    assert_eq!(code, 409, "{v}");
     let status = Command::new("kill")
         .args(["-TERM", &s.child.id().to_string()])
         .status()

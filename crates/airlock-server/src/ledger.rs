@@ -26,7 +26,7 @@ use airlock_ledger::{FileCheckpointStore, Ledger, LedgerOptions};
 use airlock_tlog::{SignerKey, VerifierKey, WitnessKey};
 use airlock_witness::HttpWitness;
 
-use crate::personal::{PersonalData, PersonalStore};
+use crate::personal::{Erase, Erased, PersonalData, PersonalStore};
 
 /// Where the ledger lives and who signs it.
 #[derive(Debug, Clone, Default)]
@@ -82,6 +82,17 @@ pub enum PruneError {
     #[error("{0}")]
     InsideWindow(String),
     /// The ledger could not sign, read, prune or record.
+    #[error("{0}")]
+    Ledger(String),
+}
+
+/// Why an erasure was not done.
+#[derive(Debug, thiserror::Error)]
+pub enum EraseError {
+    /// The ledger keeps personal data inline: nothing can be erased.
+    #[error("{0}")]
+    Inline(String),
+    /// The side store or the ledger could not be read, changed or recorded.
     #[error("{0}")]
     Ledger(String),
 }
@@ -249,6 +260,54 @@ impl Recorder {
             .await
             .map_err(PruneError::Ledger)?;
         Ok(pruned.below)
+    }
+
+    /// Erases personal data kept apart (`what`: a subject, or entries by index)
+    /// from the side store, and records the erasure (an [`Event::Erasure`] that
+    /// never names the subject; none when nothing was left to erase, so that
+    /// asking again changes nothing). The ledger's own files are not touched.
+    /// `Ok((erased, index of the erasure entry))`.
+    pub async fn erase(
+        &self,
+        what: Erase,
+        now_ms: i64,
+        by: &str,
+    ) -> Result<(Erased, Option<u64>), EraseError> {
+        let dir = self.ledger.dir().to_path_buf();
+        if !PersonalStore::path_in(&dir).exists() {
+            return Err(EraseError::Inline(
+                "this ledger keeps personal data inline (the gateway runs without --ledger-personal-data separate): it is part of the tree and cannot be erased without breaking it; it goes when pruned after the retention window".into(),
+            ));
+        }
+        let how = match &what {
+            Erase::Subject(_) => "subject",
+            Erase::Indices(_) => "index",
+        };
+        let by_index = matches!(what, Erase::Indices(_));
+        let erased =
+            tokio::task::spawn_blocking(move || crate::personal::erase(&dir, &what, now_ms))
+                .await
+                .map_err(|e| EraseError::Ledger(format!("the erasure failed: {e}")))?
+                .map_err(EraseError::Ledger)?;
+        if erased.fields == 0 {
+            return Ok((erased, None));
+        }
+        let event = Event::Erasure {
+            how: how.into(),
+            indices: if by_index {
+                erased.indices.clone()
+            } else {
+                Vec::new()
+            },
+            entries: erased.indices.len() as u64,
+            fields: erased.fields,
+            by: by.to_owned(),
+        };
+        let index = self
+            .record(now_ms, "*", event)
+            .await
+            .map_err(EraseError::Ledger)?;
+        Ok((erased, Some(index)))
     }
 
     /// Appends one entry; `Ok(index)` once it is durable. An error means the

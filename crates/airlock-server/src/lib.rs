@@ -32,7 +32,7 @@ use airlock_store::Store;
 
 pub use api::{OPENAPI, PolicyTools, ROUTES};
 pub use auth::{hash_token, new_token};
-pub use ledger::{LedgerConfig, PruneError, Recorder};
+pub use ledger::{EraseError, LedgerConfig, PruneError, Recorder};
 pub use personal::PersonalData;
 pub use state::AppState;
 
