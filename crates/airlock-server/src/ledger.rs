@@ -246,6 +246,17 @@ impl Recorder {
         .await
         .map_err(|e| PruneError::Ledger(format!("reading the entries failed: {e}")))?
         .map_err(|e| PruneError::InsideWindow(e.to_string()))?;
+        // Personal data kept apart goes with its entries, first: a value must
+        // never outlive its entry's bytes (losing it a moment early, should the
+        // prune then fail, is what retention allows anyway).
+        if counted > 0 && PersonalStore::path_in(self.ledger.dir()).exists() {
+            let dir = self.ledger.dir().to_path_buf();
+            let below = first + counted;
+            tokio::task::spawn_blocking(move || crate::personal::erase_below(&dir, below, now_ms))
+                .await
+                .map_err(|e| PruneError::Ledger(format!("erasing personal data failed: {e}")))?
+                .map_err(|e| PruneError::Ledger(format!("{e}; nothing was pruned")))?;
+        }
         let pruned = self
             .ledger
             .prune(first + counted)

@@ -386,3 +386,29 @@ pub fn erase(dir: &Path, what: &Erase, at_ms: i64) -> Result<Erased, String> {
     erased.indices.dedup();
     Ok(erased)
 }
+
+/// Erases the personal data of entries `..below` of the ledger in `dir`, whose
+/// bytes retention is about to prune (their values must not outlive them).
+/// Answers how many fields went; a ledger without a side store has none.
+pub fn erase_below(dir: &Path, below: u64, at_ms: i64) -> Result<u64, String> {
+    let Some(store) = PersonalStore::open_for_erasure(dir)? else {
+        return Ok(0);
+    };
+    let entries = airlock_ledger::read_entries(dir)
+        .map_err(|e| format!("cannot read the ledger's entries in {}: {e}", dir.display()))?;
+    let mut targets = BTreeSet::new();
+    for item in entries {
+        let Ok((index, bytes)) = item else { break };
+        if index >= below {
+            break;
+        }
+        if Entry::parse(&bytes).is_ok_and(|e| e.is_separate()) {
+            targets.insert(sha256_hex(&bytes));
+        }
+    }
+    if targets.is_empty() {
+        return Ok(0);
+    }
+    let (fields, _) = store.erase(&targets, &format!("prune below {below}"), at_ms)?;
+    Ok(fields)
+}
