@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use airlock_audit::personal::{FieldState, Revealed};
+use airlock_audit::personal::{FieldState, Lookup, Revealed};
 use airlock_audit::{Entry, Filter};
 use airlock_ledger::Consistency;
 use airlock_model::Tier;
@@ -160,7 +160,7 @@ pub struct QueryArgs {
     /// The ledger directory.
     dir: PathBuf,
     /// Only entries of this kind: decision, vote, expiry, halt, resume, policy,
-    /// credential, review, outcome.
+    /// credential, review, outcome, prune, erasure.
     #[arg(long, value_parser = parse_kind)]
     kind: Option<String>,
     /// Only this tenant's entries.
@@ -367,6 +367,14 @@ fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     // Entries past the first damage were not read (and cannot be trusted).
     let readable = first_bad.unwrap_or(report.entries).min(report.entries);
     let mut kinds: BTreeMap<&'static str, u64> = BTreeMap::new();
+    // Personal data kept apart: not part of the tree (erasing it changes nothing
+    // here), but a value that does not match its commitment is a problem.
+    let personal = if args.raw {
+        None
+    } else {
+        PersonalStore::open_existing(dir).map_err(|e| anyhow!("{e}"))?
+    };
+    let mut apart: BTreeMap<&'static str, u64> = BTreeMap::new();
     if !args.raw {
         let entries = airlock_ledger::read_entries(dir)
             .with_context(|| format!("{}: cannot read the entries", dir.display()))?;
@@ -376,7 +384,31 @@ fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
             // Damage was reported by the verification above.
             let Ok((index, bytes)) = item else { break };
             match Entry::parse(&bytes) {
-                Ok(e) => *kinds.entry(e.kind()).or_default() += 1,
+                Ok(e) => {
+                    *kinds.entry(e.kind()).or_default() += 1;
+                    if e.is_separate() {
+                        *apart.entry("entries").or_default() += 1;
+                        let kept = match &personal {
+                            Some(store) => {
+                                Some(store.lookup(&e.commitments()).map_err(|e| anyhow!("{e}"))?)
+                            }
+                            None => None,
+                        };
+                        let lookup = |c: &str| kept.as_ref().and_then(|k| k.get(c).cloned());
+                        let r = e.reveal(kept.as_ref().map(|_| &lookup as &Lookup<'_>));
+                        for state in r.fields.values() {
+                            *apart.entry(state.as_str()).or_default() += 1;
+                        }
+                        let bad: Vec<&str> = r.tampered().collect();
+                        if !bad.is_empty() {
+                            problems.push(format!(
+                                "entry {index}: the personal-data store's value of {} does not match the entry's commitment: {} was altered (the entry itself is intact)",
+                                bad.join(", "),
+                                PersonalStore::path_in(dir).display()
+                            ));
+                        }
+                    }
+                }
                 Err(e) => {
                     problems.push(format!(
                         "entry {index}: {e} (use --raw for a ledger of other data)"
@@ -458,6 +490,26 @@ fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     if !kinds.is_empty() {
         let list: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
         writeln!(out, "kinds:      {}", list.join(", "))?;
+    }
+    if let Some(n) = apart.get("entries") {
+        let fields: Vec<String> = ["shown", "erased", "withheld", "tampered"]
+            .iter()
+            .filter_map(|k| apart.get(k).map(|c| format!("{c} {k}")))
+            .collect();
+        writeln!(
+            out,
+            "personal:   {n} entries keep personal data apart (fields: {}){}",
+            if fields.is_empty() {
+                "none".to_owned()
+            } else {
+                fields.join(", ")
+            },
+            if personal.is_none() {
+                "; no personal-data store here, so nothing is shown"
+            } else {
+                ""
+            }
+        )?;
     }
     if let Some((offset, bytes)) = report.unfinished_tail {
         writeln!(
@@ -722,7 +774,7 @@ fn query(args: &QueryArgs, output: Output) -> anyhow::Result<ExitCode> {
                 None => None,
             };
             let lookup = |c: &str| kept.as_ref().and_then(|k| k.get(c).cloned());
-            let r = entry.reveal(kept.as_ref().map(|_| &lookup as &dyn Fn(&str) -> _));
+            let r = entry.reveal(kept.as_ref().map(|_| &lookup as &Lookup<'_>));
             let bad: Vec<&str> = r.tampered().collect();
             if !bad.is_empty() {
                 eprintln!(

@@ -204,6 +204,9 @@ fn personal_data_kept_apart_is_shown_erased_and_checked_while_the_tree_stays_val
     // The tree and the receipt are untouched.
     let v = verify(&ledger, &vkey);
     assert_eq!(v.status.code(), Some(0), "{}", out(&v));
+    let text = out(&v);
+    assert!(text.contains("personal:   "), "{text}");
+    assert!(text.contains(" erased"), "{text}");
     let o = airlock(&[
         "audit",
         "verify-receipt",
@@ -269,9 +272,17 @@ fn personal_data_kept_apart_is_shown_erased_and_checked_while_the_tree_stays_val
     let halt = &lines(&o)[0];
     assert_eq!(halt["personal"]["reason"], "tampered");
     assert!(halt["reason"].as_str().unwrap().starts_with("pd:sha256:"));
-    // The tree does not depend on the side store at all.
+    // verify checks the side store too: the tree is intact (no bad index), the
+    // altered value is a problem.
     let v = verify(&ledger, &vkey);
-    assert_eq!(v.status.code(), Some(0), "{}", out(&v));
+    assert_eq!(v.status.code(), Some(1), "{}", out(&v));
+    let text = out(&v);
+    assert!(
+        text.contains("personal-data store's value of reason does not match"),
+        "{text}"
+    );
+    assert!(!text.contains("first bad index"), "{text}");
+    assert!(text.contains("1 tampered"), "{text}");
 
     // A copy handed out without the side store: values withheld, tree valid.
     std::fs::remove_file(ledger.join("personal-data.db")).unwrap();
