@@ -142,6 +142,20 @@ fn personal_data_kept_apart_is_shown_erased_and_checked_while_the_tree_stays_val
     assert!(status.success());
     assert!(s.child.wait().unwrap().success());
 
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(ledger.join("personal-data.db"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "the side store is its owner's only: {mode:o}"
+        );
+    }
+
     // The tree's bytes hold no personal value: only commitments.
     let raw = std::fs::read(ledger.join("entries")).unwrap();
     let raw = String::from_utf8_lossy(&raw);

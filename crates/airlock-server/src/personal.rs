@@ -79,6 +79,17 @@ impl PersonalStore {
     pub fn open(ledger_dir: &Path) -> Result<PersonalStore, String> {
         let path = Self::path_in(ledger_dir);
         let existed = path.exists();
+        if !existed {
+            // Personal data: readable by the gateway's user only. SQLite gives its
+            // write-ahead log and index files the database file's permissions.
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            options
+                .open(&path)
+                .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        }
         let store = Self::open_with(&path, OpenFlags::default())?;
         store.with(|c| {
             c.execute_batch(SCHEMA)?;
