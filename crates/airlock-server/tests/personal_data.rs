@@ -141,3 +141,30 @@ async fn values_are_durable_on_record_erasure_is_recorded_and_prune_takes_them()
     let report = airlock_ledger::verify(&dir, &trust);
     assert!(report.is_ok(), "{report:?}");
 }
+
+/// A crash after the side store's commit and before the ledger's append leaves
+/// rows no entry refers to: nothing shows them, and erasing their subject
+/// removes them too (counted apart).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_a_crash_kept_out_of_the_ledger_are_erased_with_their_subject() {
+    let dir = scratch("orphans");
+    let r = recorder(&dir);
+    let i = r.record(1, "t", vote("erin", "ok")).await.unwrap();
+    // What `record` would have kept for an entry it never appended.
+    let never = Entry::new(2, "gw-1", "t", vote("erin", "second thoughts"));
+    let (separated, sealed) = never.separate(&[[9; 32], [8; 32]]).unwrap();
+    let digest = airlock_audit::sha256_hex(&separated.to_bytes().unwrap());
+    PersonalStore::open(&dir)
+        .unwrap()
+        .put(&digest, &sealed)
+        .unwrap();
+
+    let (erased, _) = r
+        .erase(Erase::Subject("erin".into()), 3, "admin")
+        .await
+        .unwrap();
+    assert_eq!(erased.indices, vec![i]);
+    assert_eq!((erased.fields, erased.orphans), (4, 2));
+    let store = PersonalStore::open_existing(&dir).unwrap().unwrap();
+    assert!(store.entries_naming("erin").unwrap().is_empty());
+}
