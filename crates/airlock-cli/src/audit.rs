@@ -701,7 +701,9 @@ fn query(args: &QueryArgs, output: Output) -> anyhow::Result<ExitCode> {
     };
 
     let personal = PersonalStore::open_existing(dir).map_err(|e| {
-        anyhow!("{e}; run `airlock audit log` with read access to the whole ledger directory")
+        anyhow!(
+            "{e}; the personal-data store needs read access (or move it away to read without it)"
+        )
     })?;
     let mut tampered = 0u64;
     let mut entries = airlock_ledger::read_entries(dir)

@@ -13,6 +13,12 @@
 //! files). A human act (a vote, a halt) that the store committed but the ledger
 //! could not record is answered with an error; it cannot lead to an action that is
 //! not recorded, because that action's own decision entry would be refused.
+//!
+//! **Personal data.** With [`PersonalData::Separate`], each entry keeps salted
+//! commitments in place of its personal data (`airlock_audit::personal`), and
+//! the values go to the side store (`crate::personal`), committed before the
+//! entry is appended: an answered entry always has its values, until they are
+//! erased ([`Recorder::erase`]); the tree never depends on them.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
