@@ -2,7 +2,10 @@ use airlock_model::{Action, Tier};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// The entry format's version; the first field of every entry.
+/// The entry format's version; the first field of every entry. Version 1 keeps
+/// personal data in the entry (inline); version 2
+/// ([`crate::personal::VERSION_SEPARATE`]) keeps salted commitments to it, its
+/// values in a side store that can be erased. Both are read.
 pub const VERSION: u32 = 1;
 
 /// The largest entry the ledger takes (what a C2SP entry bundle's 16-bit length
@@ -95,6 +98,21 @@ pub enum Event {
         /// The cutoff asked for: every pruned entry is older than this
         /// (milliseconds since the Unix epoch).
         before_ms: i64,
+        /// The human who asked.
+        by: String,
+    },
+    /// Personal data kept apart (entry format 2) was erased from the side store;
+    /// every entry, root and proof stays as it was. Never names the subject.
+    Erasure {
+        /// `subject` (every entry naming a person) or `index` (entries named).
+        how: String,
+        /// The entries erased, for an erasure by index; empty for one by subject
+        /// (listing them would link them to one person).
+        indices: Vec<u64>,
+        /// How many entries had fields erased.
+        entries: u64,
+        /// How many fields were erased.
+        fields: u64,
         /// The human who asked.
         by: String,
     },
@@ -192,7 +210,10 @@ pub enum Recorded {
 pub enum EntryError {
     #[error("not an airlock ledger entry: {0}")]
     Malformed(String),
-    #[error("entry format version {0} is not known to this airlock (it reads version {VERSION})")]
+    #[error(
+        "entry format version {0} is not known to this airlock (it reads versions {VERSION} and {sep}); upgrade airlock to read it",
+        sep = crate::personal::VERSION_SEPARATE
+    )]
     Version(u32),
     #[error("the entry is {0} bytes, over the ledger's limit of {MAX_ENTRY}")]
     TooLarge(usize),
@@ -254,10 +275,15 @@ impl Entry {
         }
         let head: Head =
             serde_json::from_slice(bytes).map_err(|e| EntryError::Malformed(e.to_string()))?;
-        if head.v != VERSION {
+        if head.v != VERSION && head.v != crate::personal::VERSION_SEPARATE {
             return Err(EntryError::Version(head.v));
         }
-        serde_json::from_slice(bytes).map_err(|e| EntryError::Malformed(e.to_string()))
+        let entry: Entry =
+            serde_json::from_slice(bytes).map_err(|e| EntryError::Malformed(e.to_string()))?;
+        if entry.is_separate() {
+            entry.check_separate()?;
+        }
+        Ok(entry)
     }
 
     /// The human who acted (voted, halted, resumed, changed the policy or a
@@ -269,7 +295,8 @@ impl Entry {
             | Event::Resume { by, .. }
             | Event::Policy { by, .. }
             | Event::Credential { by, .. }
-            | Event::Prune { by, .. } => Some(by),
+            | Event::Prune { by, .. }
+            | Event::Erasure { by, .. } => Some(by),
             Event::Review { reviewer, .. } => Some(reviewer),
             Event::Decision(_) | Event::Expiry { .. } | Event::Outcome { .. } => None,
         }
@@ -299,6 +326,7 @@ impl Entry {
             Event::Review { .. } => "review",
             Event::Outcome { .. } => "outcome",
             Event::Prune { .. } => "prune",
+            Event::Erasure { .. } => "erasure",
         }
     }
 }
@@ -317,7 +345,8 @@ impl Event {
             | Event::Resume { .. }
             | Event::Policy { .. }
             | Event::Credential { .. }
-            | Event::Prune { .. } => Vec::new(),
+            | Event::Prune { .. }
+            | Event::Erasure { .. } => Vec::new(),
         }
     }
 
@@ -509,8 +538,8 @@ mod tests {
     #[test]
     fn unknown_versions_and_malformed_bytes_are_errors() {
         assert!(matches!(
-            Entry::parse(br#"{"v":2,"kind":"expiry"}"#),
-            Err(EntryError::Version(2))
+            Entry::parse(br#"{"v":3,"kind":"expiry"}"#),
+            Err(EntryError::Version(3))
         ));
         assert!(matches!(
             Entry::parse(b"not json"),
@@ -572,6 +601,13 @@ mod tests {
             Event::Prune {
                 below: 1000,
                 before_ms: 1_700_000_000_000,
+                by: "admin".into(),
+            },
+            Event::Erasure {
+                how: "index".into(),
+                indices: vec![3, 7],
+                entries: 2,
+                fields: 4,
                 by: "admin".into(),
             },
         ];

@@ -33,7 +33,8 @@ pub enum FilterError {
     Kind(String),
 }
 
-const KINDS: &str = "decision, vote, expiry, halt, resume, policy, credential, review, outcome";
+const KINDS: &str =
+    "decision, vote, expiry, halt, resume, policy, credential, review, outcome, prune, erasure";
 
 impl Filter {
     /// Checks a `--decision` value.

@@ -16,6 +16,13 @@
 //! keeps the Action's SHA-256 instead ([`Recorded::Digest`]); the whole Action stays
 //! in the service's store.
 //!
+//! # Personal data
+//!
+//! An entry keeps human identities and free text either inline (format 1, the
+//! default) or apart ([`personal`], format 2): salted commitments in the leaf,
+//! the values in an erasable side store, so that erasing a person's data never
+//! breaks the tree.
+//!
 //! # Retention
 //!
 //! [`retention`] decides which old entries may be pruned: only a prefix older
@@ -28,6 +35,7 @@
 mod entry;
 mod filter;
 pub mod ocsf;
+pub mod personal;
 pub mod retention;
 
 pub use entry::{

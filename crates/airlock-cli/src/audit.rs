@@ -20,9 +20,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+use airlock_audit::personal::{FieldState, Lookup, Revealed};
 use airlock_audit::{Entry, Filter};
 use airlock_ledger::Consistency;
 use airlock_model::Tier;
+use airlock_server::personal::{Erase, PersonalStore};
 use airlock_tlog::{
     Checkpoint, LogTrust, Note, Receipt, TLOG_PROOF_HEADER, VerifierKey, WitnessKey, verify_receipt,
 };
@@ -73,6 +75,37 @@ pub enum AuditCommand {
     /// `audit log`. Exits 1 if an entry is not an airlock entry or a signed entry
     /// is damaged.
     Export(ExportArgs),
+    /// Erase personal data kept apart from a ledger (`serve
+    /// --ledger-personal-data separate`): a subject's, or some entries'.
+    ///
+    /// Deletes the values from DIR/personal-data.db; the entries keep their salted
+    /// commitments, so the tree, every checkpoint, proof and receipt stay valid
+    /// and `airlock audit log` shows the fields as erased. --subject erases every
+    /// entry with a field naming NAME (an approver, `by`, reviewer, operator or
+    /// human credential equal to NAME, or free text holding it as a word): all of
+    /// that entry's personal data. Idempotent; runs beside a gateway. Entries
+    /// written inline (format 1) are never changed: they are listed, and the exit
+    /// code is 1. Not recorded in the ledger (this command does not hold the
+    /// writer); the side store notes each erasure without the name.
+    Erase(EraseArgs),
+}
+
+#[derive(Args)]
+pub struct EraseArgs {
+    /// The ledger directory.
+    dir: PathBuf,
+    /// Erase every entry naming this person (exactly as recorded: a credential
+    /// name, an e-mail address, …).
+    #[arg(
+        long,
+        value_name = "NAME",
+        conflicts_with = "indices",
+        required_unless_present = "indices"
+    )]
+    subject: Option<String>,
+    /// Erase this entry's personal data. Repeatable.
+    #[arg(long = "index", value_name = "N")]
+    indices: Vec<u64>,
 }
 
 #[derive(Args)]
@@ -127,7 +160,7 @@ pub struct QueryArgs {
     /// The ledger directory.
     dir: PathBuf,
     /// Only entries of this kind: decision, vote, expiry, halt, resume, policy,
-    /// credential, review, outcome.
+    /// credential, review, outcome, prune, erasure.
     #[arg(long, value_parser = parse_kind)]
     kind: Option<String>,
     /// Only this tenant's entries.
@@ -225,6 +258,7 @@ pub fn run(command: AuditCommand) -> anyhow::Result<ExitCode> {
         AuditCommand::Verify(args) => verify(&args),
         AuditCommand::VerifyReceipt(args) => receipt(&args),
         AuditCommand::Log(args) => query(&args, Output::Log),
+        AuditCommand::Erase(args) => erase(&args),
         AuditCommand::Export(args) => query(
             &args.query,
             match args.format {
@@ -333,6 +367,14 @@ fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     // Entries past the first damage were not read (and cannot be trusted).
     let readable = first_bad.unwrap_or(report.entries).min(report.entries);
     let mut kinds: BTreeMap<&'static str, u64> = BTreeMap::new();
+    // Personal data kept apart: not part of the tree (erasing it changes nothing
+    // here), but a value that does not match its commitment is a problem.
+    let personal = if args.raw {
+        None
+    } else {
+        PersonalStore::open_existing(dir).map_err(|e| anyhow!("{e}"))?
+    };
+    let mut apart: BTreeMap<&'static str, u64> = BTreeMap::new();
     if !args.raw {
         let entries = airlock_ledger::read_entries(dir)
             .with_context(|| format!("{}: cannot read the entries", dir.display()))?;
@@ -342,7 +384,31 @@ fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
             // Damage was reported by the verification above.
             let Ok((index, bytes)) = item else { break };
             match Entry::parse(&bytes) {
-                Ok(e) => *kinds.entry(e.kind()).or_default() += 1,
+                Ok(e) => {
+                    *kinds.entry(e.kind()).or_default() += 1;
+                    if e.is_separate() {
+                        *apart.entry("entries").or_default() += 1;
+                        let kept = match &personal {
+                            Some(store) => {
+                                Some(store.lookup(&e.commitments()).map_err(|e| anyhow!("{e}"))?)
+                            }
+                            None => None,
+                        };
+                        let lookup = |c: &str| kept.as_ref().and_then(|k| k.get(c).cloned());
+                        let r = e.reveal(kept.as_ref().map(|_| &lookup as &Lookup<'_>));
+                        for state in r.fields.values() {
+                            *apart.entry(state.as_str()).or_default() += 1;
+                        }
+                        let bad: Vec<&str> = r.tampered().collect();
+                        if !bad.is_empty() {
+                            problems.push(format!(
+                                "entry {index}: the personal-data store's value of {} does not match the entry's commitment: {} was altered (the entry itself is intact)",
+                                bad.join(", "),
+                                PersonalStore::path_in(dir).display()
+                            ));
+                        }
+                    }
+                }
                 Err(e) => {
                     problems.push(format!(
                         "entry {index}: {e} (use --raw for a ledger of other data)"
@@ -424,6 +490,26 @@ fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     if !kinds.is_empty() {
         let list: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
         writeln!(out, "kinds:      {}", list.join(", "))?;
+    }
+    if let Some(n) = apart.get("entries") {
+        let fields: Vec<String> = ["shown", "erased", "withheld", "tampered"]
+            .iter()
+            .filter_map(|k| apart.get(k).map(|c| format!("{c} {k}")))
+            .collect();
+        writeln!(
+            out,
+            "personal:   {n} entries keep personal data apart (fields: {}){}",
+            if fields.is_empty() {
+                "none".to_owned()
+            } else {
+                fields.join(", ")
+            },
+            if personal.is_none() {
+                "; no personal-data store here, so nothing is shown"
+            } else {
+                ""
+            }
+        )?;
     }
     if let Some((offset, bytes)) = report.unfinished_tail {
         writeln!(
@@ -614,6 +700,12 @@ fn query(args: &QueryArgs, output: Output) -> anyhow::Result<ExitCode> {
         (_, None) => String::new(),
     };
 
+    let personal = PersonalStore::open_existing(dir).map_err(|e| {
+        anyhow!(
+            "{e}; the personal-data store needs read access (or move it away to read without it)"
+        )
+    })?;
+    let mut tampered = 0u64;
     let mut entries = airlock_ledger::read_entries(dir)
         .with_context(|| format!("{name}: cannot read the entries"))?;
     if entries.pruned() > 0 {
@@ -673,16 +765,62 @@ fn query(args: &QueryArgs, output: Output) -> anyhow::Result<ExitCode> {
                 continue;
             }
         };
-        if !filter.matches(&entry) {
+        // Personal data kept apart: put back where it is kept and matches.
+        let revealed = if entry.is_separate() {
+            let kept = match &personal {
+                Some(store) => Some(
+                    store
+                        .lookup(&entry.commitments())
+                        .map_err(|e| anyhow!("{e}"))?,
+                ),
+                None => None,
+            };
+            let lookup = |c: &str| kept.as_ref().and_then(|k| k.get(c).cloned());
+            let r = entry.reveal(kept.as_ref().map(|_| &lookup as &Lookup<'_>));
+            let bad: Vec<&str> = r.tampered().collect();
+            if !bad.is_empty() {
+                eprintln!(
+                    "airlock: {name}: entry {index}: the personal-data store's value of {} does not match the entry's commitment: {} was altered (the value is not shown); the entry itself is checked by `airlock audit verify`",
+                    bad.iter()
+                        .map(|f| format!("`{f}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    PersonalStore::path_in(dir).display()
+                );
+                tampered += 1;
+            }
+            Some(r)
+        } else {
+            None
+        };
+        let shown_entry = revealed.as_ref().map_or(&entry, |r| &r.entry);
+        if !filter.matches(shown_entry) {
             continue;
         }
-        let line = match output {
-            Output::Log => entry_line(index, (!is_signed).then_some(false), &bytes, &entry)?,
-            Output::Jsonl => entry_line(index, None, &bytes, &entry)?,
-            Output::Ocsf => {
-                let mut event = airlock_audit::ocsf::event(&origin, index, &entry);
+        let line = match (&revealed, output) {
+            (None, Output::Log) => {
+                entry_line(index, (!is_signed).then_some(false), &bytes, &entry)?
+            }
+            (None, Output::Jsonl) => entry_line(index, None, &bytes, &entry)?,
+            (Some(r), Output::Log) => revealed_line(index, (!is_signed).then_some(false), r)?,
+            (Some(r), Output::Jsonl) => revealed_line(index, None, r)?,
+            (_, Output::Ocsf) => {
+                let mut event = airlock_audit::ocsf::event(&origin, index, shown_entry);
+                let mut labels = Vec::new();
                 if !is_signed {
-                    event["metadata"]["labels"] = serde_json::json!(["airlock:unsigned"]);
+                    labels.push("airlock:unsigned".to_owned());
+                }
+                if let Some(r) = &revealed {
+                    let states: std::collections::BTreeSet<&str> = r
+                        .fields
+                        .values()
+                        .filter(|s| **s != FieldState::Shown)
+                        .map(|s| s.as_str())
+                        .collect();
+                    labels.extend(states.iter().map(|s| format!("airlock:personal-data-{s}")));
+                }
+                if !labels.is_empty() {
+                    event["metadata"]["labels"] = serde_json::json!(labels);
                 }
                 serde_json::to_string(&event)?
             }
@@ -708,7 +846,128 @@ fn query(args: &QueryArgs, output: Output) -> anyhow::Result<ExitCode> {
             "airlock: {name}: {not_entries} entries in all are not airlock ledger entries (not shown)"
         );
     }
-    if damaged || not_entries > 0 {
+    if tampered > 0 {
+        eprintln!(
+            "airlock: {name}: {tampered} entries have personal data that does not match its commitment: the personal-data store was altered"
+        );
+    }
+    if damaged || not_entries > 0 || tampered > 0 {
+        return Ok(problem_found());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One output line for an entry that keeps its personal data apart:
+/// `{"index":N,` (`"signed":false,`) `"personal":{FIELD:STATE,…},` and the entry
+/// with each value shown where the side store still holds it and it matches its
+/// commitment (`shown`); `erased`, `withheld` (no side store) and `tampered`
+/// fields keep their commitment as stored.
+fn revealed_line(index: u64, signed: Option<bool>, r: &Revealed) -> anyhow::Result<String> {
+    let canonical = serde_json::to_string(&r.entry)?;
+    let body = canonical
+        .strip_prefix('{')
+        .ok_or_else(|| anyhow!("entry {index} does not encode as a JSON object"))?;
+    let states: serde_json::Map<String, serde_json::Value> = r
+        .fields
+        .iter()
+        .map(|(f, s)| (f.clone(), serde_json::Value::from(s.as_str())))
+        .collect();
+    let mut line = format!("{{\"index\":{index},");
+    if let Some(s) = signed {
+        line.push_str(&format!("\"signed\":{s},"));
+    }
+    line.push_str(&format!(
+        "\"personal\":{},",
+        serde_json::Value::Object(states)
+    ));
+    line.push_str(body);
+    Ok(line)
+}
+
+// ---------------------------------------------------------------------------------
+// audit erase
+
+fn erase(args: &EraseArgs) -> anyhow::Result<ExitCode> {
+    let dir = args.dir.as_path();
+    let name = dir.display();
+    existing_dir(dir)?;
+    let what = match &args.subject {
+        Some(subject) if subject.trim().is_empty() => {
+            bail!("--subject is empty; give the person's name as the ledger records it")
+        }
+        Some(subject) => Erase::Subject(subject.clone()),
+        None => Erase::Indices(args.indices.clone()),
+    };
+    if !dir.join("entries").exists() {
+        bail!("{name}: not a ledger directory (no `entries`)");
+    }
+    let done = airlock_server::personal::erase(dir, &what, Timestamp::now().as_millisecond())
+        .map_err(|e| anyhow!("{name}: {e}; nothing was erased"))?;
+    let mut out = io::stdout().lock();
+    let list = |v: &[u64]| v.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+    writeln!(out, "ledger:     {name}")?;
+    if !PersonalStore::path_in(dir).exists() {
+        writeln!(
+            out,
+            "store:      none: this ledger keeps no personal data apart (written with --ledger-personal-data inline)"
+        )?;
+    }
+    if done.fields > 0 {
+        writeln!(
+            out,
+            "erased:     {} field(s) of entries {}{}",
+            done.fields,
+            list(&done.indices),
+            if done.orphans > 0 {
+                format!(
+                    " (and {} of entries a crash kept out of the ledger)",
+                    done.orphans
+                )
+            } else {
+                String::new()
+            }
+        )?;
+    } else if done.indices.is_empty() {
+        writeln!(out, "erased:     nothing: no entry kept apart names it")?;
+    } else {
+        writeln!(
+            out,
+            "erased:     nothing left: entries {} were erased before",
+            list(&done.indices)
+        )?;
+    }
+    if !done.log_truncated && done.fields > 0 {
+        writeln!(
+            out,
+            "note:       the store's write-ahead log is in use and was not emptied; the erased bytes may stay in personal-data.db-wal until its next checkpoint (run this again when the gateway is idle)"
+        )?;
+    }
+    let mut incomplete = false;
+    if !done.inline.is_empty() {
+        incomplete = true;
+        writeln!(
+            out,
+            "NOT ERASED: entries {} keep their personal data inline (format 1): it is part of the tree and cannot be erased without breaking every later root and proof; it goes when the entries are pruned after the retention window",
+            list(&done.inline)
+        )?;
+    }
+    if !done.missing.is_empty() {
+        incomplete = true;
+        writeln!(
+            out,
+            "NOT FOUND: entries {}: not in the ledger, or pruned (their bytes are gone already)",
+            list(&done.missing)
+        )?;
+    }
+    writeln!(
+        out,
+        "tree:       untouched: `airlock audit verify` and every receipt still verify"
+    )?;
+    writeln!(
+        out,
+        "recorded:   in personal-data.db (without the name), not in the ledger: this command does not hold the ledger's writer"
+    )?;
+    if incomplete {
         return Ok(problem_found());
     }
     Ok(ExitCode::SUCCESS)

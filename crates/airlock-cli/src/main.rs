@@ -141,6 +141,19 @@ enum Command {
         /// denied.
         #[arg(long, value_name = "SECONDS", default_value_t = 600)]
         mcp_hold_timeout: u64,
+        /// Where the ledger keeps personal data (approvers, comments, `by`,
+        /// operators, human credential names, reasons and other free text):
+        /// `inline` in the entries (entry format 1; never erasable), or `separate`:
+        /// salted commitments in the entries (format 2) and the values in
+        /// LEDGER_DIR/personal-data.db, so that `airlock audit erase` can erase them
+        /// without breaking the tree. See docs/audit.md.
+        #[arg(
+            long,
+            env = "AIRLOCK_LEDGER_PERSONAL_DATA",
+            value_enum,
+            default_value = "inline"
+        )]
+        ledger_personal_data: PersonalDataArg,
     },
     /// Pending approvals on a running service: list, show, approve, reject.
     Approvals {
@@ -236,6 +249,15 @@ enum Command {
 }
 
 /// Where the service is and who you are.
+/// `airlock serve --ledger-personal-data`.
+#[derive(Clone, Copy, ValueEnum)]
+enum PersonalDataArg {
+    /// In the entries (format 1).
+    Inline,
+    /// Commitments in the entries, the values in an erasable side store.
+    Separate,
+}
+
 #[derive(clap::Args)]
 struct Remote {
     /// The service's URL.
@@ -387,6 +409,7 @@ fn main() -> ExitCode {
             witness_quorum,
             ledger_entry_bundles,
             ledger_retention,
+            ledger_personal_data,
             mcp,
             mcp_call_timeout,
             mcp_hold_timeout,
@@ -415,6 +438,10 @@ fn main() -> ExitCode {
                     witness_quorum,
                     entry_bundles: ledger_entry_bundles,
                     retention_days: Some(ledger_retention),
+                    personal_data: match ledger_personal_data {
+                        PersonalDataArg::Inline => airlock_server::PersonalData::Inline,
+                        PersonalDataArg::Separate => airlock_server::PersonalData::Separate,
+                    },
                 },
             },
         ),

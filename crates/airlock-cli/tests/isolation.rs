@@ -115,6 +115,7 @@ const MATRIX: &[Row] = &[
     row("GET /metrics", "/metrics", "", TENANT_LEVEL, NOBODY),
     row("POST /v1/policy/reload", "/v1/policy/reload", "", TENANT_LEVEL, NOBODY),
     row("POST /v1/ledger/prune", "/v1/ledger/prune", r#"{"before":"2000-01-01T00:00:00Z"}"#, TENANT_LEVEL, NOBODY),
+    row("POST /v1/ledger/erase", "/v1/ledger/erase", r#"{"subject":"alice"}"#, TENANT_LEVEL, NOBODY),
     // Agents' routes.
     row("POST /v1/actions", "/v1/actions", ACTION_AS_A, EVERYONE, NOBODY),
     row("POST /v1/actions", "/v1/actions?approval={approved}", "{call}", EVERYONE, NOBODY).or_conflict(),

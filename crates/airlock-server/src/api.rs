@@ -60,6 +60,7 @@ pub const ROUTES: &[&str] = &[
     "GET /v1/ledger/receipt",
     "POST /v1/hooks/claude-code",
     "POST /v1/ledger/prune",
+    "POST /v1/ledger/erase",
     "POST /v1/tools/never",
 ];
 
@@ -78,6 +79,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/ledger/receipt", get(ledger_receipt))
         .route("/v1/hooks/claude-code", post(claude_code_hook))
         .route("/v1/ledger/prune", post(ledger_prune))
+        .route("/v1/ledger/erase", post(ledger_erase))
         .route("/v1/tools/never", post(tools_never))
         .route("/metrics", get(metrics))
         .route(
@@ -461,6 +463,53 @@ async fn ledger_prune(State(st): S, headers: HeaderMap, body: Bytes) -> ApiResul
             crate::PruneError::Ledger(m) => ApiError::Unavailable(m),
         })?;
     Ok(Json(json!({ "pruned_below": below })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EraseBody {
+    /// Every entry naming this person.
+    subject: Option<String>,
+    /// These entries.
+    indices: Option<Vec<u64>>,
+}
+
+/// `POST /v1/ledger/erase {"subject": NAME} | {"indices": [N, …]}`: erases
+/// personal data kept apart (`--ledger-personal-data separate`) from the side
+/// store; every entry, root and proof stays valid. Recorded in the ledger
+/// without the subject's name. A ledger keeping personal data inline is refused
+/// (409): erasing it would break the tree. Service admins only.
+async fn ledger_erase(State(st): S, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Value>> {
+    let caller = auth::caller(&st, &headers).await?;
+    caller.require_human("service-admin")?;
+    let b: EraseBody = parse(&body)?;
+    let what = match (b.subject, b.indices) {
+        (Some(s), None) if !s.trim().is_empty() => crate::personal::Erase::Subject(s),
+        (None, Some(i)) if !i.is_empty() => crate::personal::Erase::Indices(i),
+        _ => {
+            return Err(ApiError::BadRequest(
+                "give either `subject` (a non-empty name) or `indices` (a non-empty list of entry indices)".into(),
+            ));
+        }
+    };
+    let (erased, index) = st
+        .ledger
+        .erase(what, now_ms(), &caller.name)
+        .await
+        .map_err(|e| match e {
+            crate::EraseError::Inline(m) => ApiError::Conflict(m),
+            crate::EraseError::Ledger(m) => ApiError::Unavailable(m),
+        })?;
+    let mut answer = json!({
+        "erased_fields": erased.fields,
+        "entries": erased.indices,
+        "inline": erased.inline,
+        "missing": erased.missing,
+    });
+    if let Some(i) = index {
+        answer["ledger"] = json!({ "index": i });
+    }
+    Ok(Json(answer))
 }
 
 /// Fail closed: when the store cannot count or record, nothing goes through except a

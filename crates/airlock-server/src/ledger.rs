@@ -13,16 +13,27 @@
 //! files). A human act (a vote, a halt) that the store committed but the ledger
 //! could not record is answered with an error; it cannot lead to an action that is
 //! not recorded, because that action's own decision entry would be refused.
+//!
+//! **Personal data.** With [`PersonalData::Separate`], each entry keeps salted
+//! commitments in place of its personal data (`airlock_audit::personal`), and
+//! the values go to the side store (`crate::personal`), committed before the
+//! entry is appended: an answered entry always has its values, until they are
+//! erased ([`Recorder::erase`]); the tree never depends on them.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use airlock_audit::personal::{SALT_LEN, Sealed};
 use airlock_audit::retention::{check_retention_days, window_start_ms};
-use airlock_audit::{DEFAULT_RETENTION_DAYS, Entry, Event, RetentionError, prune_boundary};
+use airlock_audit::{
+    DEFAULT_RETENTION_DAYS, Entry, Event, RetentionError, prune_boundary, sha256_hex,
+};
 use airlock_ledger::{CheckpointStore, FileCheckpointStore, Ledger, LedgerOptions};
 use airlock_store::postgres::LedgerCheckpoints;
 use airlock_tlog::{SignerKey, VerifierKey, WitnessKey};
 use airlock_witness::HttpWitness;
+
+use crate::personal::{Erase, Erased, PersonalData, PersonalStore};
 
 /// Where the ledger lives and who signs it.
 #[derive(Debug, Clone, Default)]
@@ -56,6 +67,11 @@ pub struct LedgerConfig {
     /// bytes, in days; `None`: [`DEFAULT_RETENTION_DAYS`] (184, six months), the
     /// least accepted.
     pub retention_days: Option<u32>,
+    /// Where personal data goes: in the entries (`Inline`, the default, entry
+    /// format 1), or apart (`Separate`, format 2: salted commitments in the
+    /// entries, the values in `DIR/personal-data.db`, erasable without breaking
+    /// the tree). See `airlock_audit::personal`.
+    pub personal_data: PersonalData,
 }
 
 /// The open ledger, and this gateway's name in its entries.
@@ -64,6 +80,8 @@ pub struct Recorder {
     gateway: String,
     verifier: String,
     retention_days: u32,
+    /// The side store, in the separate personal-data mode.
+    personal: Option<Arc<PersonalStore>>,
 }
 
 /// Why a prune was not done.
@@ -73,6 +91,17 @@ pub enum PruneError {
     #[error("{0}")]
     InsideWindow(String),
     /// The ledger could not sign, read, prune or record.
+    #[error("{0}")]
+    Ledger(String),
+}
+
+/// Why an erasure was not done.
+#[derive(Debug, thiserror::Error)]
+pub enum EraseError {
+    /// The ledger keeps personal data inline: nothing can be erased.
+    #[error("{0}")]
+    Inline(String),
+    /// The side store or the ledger could not be read, changed or recorded.
     #[error("{0}")]
     Ledger(String),
 }
@@ -156,6 +185,9 @@ impl Recorder {
         });
         let mut recorder = Recorder::with_options(&dir, options, &gateway)?;
         recorder.retention_days = retention_days;
+        if config.personal_data == PersonalData::Separate {
+            recorder.keep_personal_data_apart()?;
+        }
         Ok(recorder)
     }
 
@@ -182,7 +214,19 @@ impl Recorder {
             gateway: gateway.to_owned(),
             verifier,
             retention_days: DEFAULT_RETENTION_DAYS,
+            personal: None,
         })
+    }
+
+    /// From now on, keeps personal data apart: salted commitments in the entries
+    /// (format 2), the values in the ledger directory's side store
+    /// (`personal-data.db`, created if needed).
+    pub fn keep_personal_data_apart(&mut self) -> anyhow::Result<()> {
+        let store = PersonalStore::open(self.ledger.dir()).map_err(|e| {
+            anyhow::anyhow!("{e}; --ledger-personal-data separate needs it writable")
+        })?;
+        self.personal = Some(Arc::new(store));
+        Ok(())
     }
 
     /// The retention window, in days.
@@ -228,6 +272,17 @@ impl Recorder {
         .await
         .map_err(|e| PruneError::Ledger(format!("reading the entries failed: {e}")))?
         .map_err(|e| PruneError::InsideWindow(e.to_string()))?;
+        // Personal data kept apart goes with its entries, first: a value must
+        // never outlive its entry's bytes (losing it a moment early, should the
+        // prune then fail, is what retention allows anyway).
+        if counted > 0 && PersonalStore::path_in(self.ledger.dir()).exists() {
+            let dir = self.ledger.dir().to_path_buf();
+            let below = first + counted;
+            tokio::task::spawn_blocking(move || crate::personal::erase_below(&dir, below, now_ms))
+                .await
+                .map_err(|e| PruneError::Ledger(format!("erasing personal data failed: {e}")))?
+                .map_err(|e| PruneError::Ledger(format!("{e}; nothing was pruned")))?;
+        }
         let pruned = self
             .ledger
             .prune(first + counted)
@@ -244,13 +299,74 @@ impl Recorder {
         Ok(pruned.below)
     }
 
+    /// Erases personal data kept apart (`what`: a subject, or entries by index)
+    /// from the side store, and records the erasure (an [`Event::Erasure`] that
+    /// never names the subject; none when nothing was left to erase, so that
+    /// asking again changes nothing). The ledger's own files are not touched.
+    /// `Ok((erased, index of the erasure entry))`.
+    pub async fn erase(
+        &self,
+        what: Erase,
+        now_ms: i64,
+        by: &str,
+    ) -> Result<(Erased, Option<u64>), EraseError> {
+        let dir = self.ledger.dir().to_path_buf();
+        if !PersonalStore::path_in(&dir).exists() {
+            return Err(EraseError::Inline(
+                "this ledger keeps personal data inline (the gateway runs without --ledger-personal-data separate): it is part of the tree and cannot be erased without breaking it; it goes when pruned after the retention window".into(),
+            ));
+        }
+        let how = match &what {
+            Erase::Subject(_) => "subject",
+            Erase::Indices(_) => "index",
+        };
+        let by_index = matches!(what, Erase::Indices(_));
+        let erased =
+            tokio::task::spawn_blocking(move || crate::personal::erase(&dir, &what, now_ms))
+                .await
+                .map_err(|e| EraseError::Ledger(format!("the erasure failed: {e}")))?
+                .map_err(EraseError::Ledger)?;
+        if erased.fields == 0 {
+            return Ok((erased, None));
+        }
+        let event = Event::Erasure {
+            how: how.into(),
+            indices: if by_index {
+                erased.indices.clone()
+            } else {
+                Vec::new()
+            },
+            entries: erased.indices.len() as u64,
+            fields: erased.fields,
+            by: by.to_owned(),
+        };
+        let index = self
+            .record(now_ms, "*", event)
+            .await
+            .map_err(EraseError::Ledger)?;
+        Ok((erased, Some(index)))
+    }
+
     /// Appends one entry; `Ok(index)` once it is durable. An error means the
     /// ledger cannot record (it has stopped, or the entry cannot be encoded).
     pub async fn record(&self, time_ms: i64, tenant: &str, event: Event) -> Result<u64, String> {
         let entry = Entry::new(time_ms, &self.gateway, tenant, event);
-        let bytes = entry
-            .to_bytes()
-            .map_err(|e| format!("this cannot be recorded: {e}"))?;
+        let bytes = match &self.personal {
+            None => entry
+                .to_bytes()
+                .map_err(|e| format!("this cannot be recorded: {e}"))?,
+            Some(store) => {
+                let (bytes, digest, sealed) = separate(&entry)?;
+                // Durable before the entry is appended: an acknowledged entry
+                // always has its values (until they are erased).
+                let store = Arc::clone(store);
+                tokio::task::spawn_blocking(move || store.put(&digest, &sealed))
+                    .await
+                    .map_err(|e| format!("the personal-data store failed: {e}"))?
+                    .map_err(|e| format!("this cannot be recorded: {e}"))?;
+                bytes
+            }
+        };
         self.ledger.append(bytes).await.map_err(|e| match self.failure() {
             Some(why) => format!(
                 "the ledger has stopped ({why}); an operator must check its disk and restart the service"
@@ -275,8 +391,30 @@ impl Recorder {
     }
 }
 
-/// `DATA_DIR/ledger.key`, created with a fresh key named `airlock/GATEWAY` (and
-/// its public half in `ledger.vkey`) the first time.
+/// The entry's separate-format bytes, their SHA-256 (hex), and the personal
+/// data the side store must keep: only what the stored entry refers to (a
+/// decision too large for an entry keeps its Action's digest, and with it the
+/// Action's fields).
+fn separate(entry: &Entry) -> Result<(Vec<u8>, String, Vec<Sealed>), String> {
+    let mut salts = vec![[0u8; SALT_LEN]; entry.personal_count()];
+    for salt in &mut salts {
+        getrandom::fill(salt).map_err(|e| format!("no randomness for a salt: {e}"))?;
+    }
+    let fail = |e: airlock_audit::EntryError| format!("this cannot be recorded: {e}");
+    let (separated, sealed) = entry.separate(&salts).map_err(fail)?;
+    let bytes = separated.to_bytes().map_err(fail)?;
+    let held: std::collections::HashSet<String> = Entry::parse(&bytes)
+        .map_err(fail)?
+        .commitments()
+        .into_iter()
+        .collect();
+    let sealed = sealed
+        .into_iter()
+        .filter(|s| held.contains(&s.commitment))
+        .collect();
+    Ok((bytes.clone(), sha256_hex(&bytes), sealed))
+}
+
 /// This replica's id, made on its first start (`gw-` and 12 random hex digits)
 /// and kept in `DATA_DIR/gateway-id`: replicas sharing a PostgreSQL each keep
 /// their own ledger, and each ledger needs its own origin.
@@ -301,6 +439,8 @@ fn replica_id(data_dir: &Path) -> anyhow::Result<String> {
     Ok(id)
 }
 
+/// `DATA_DIR/ledger.key`, created with a fresh key named `airlock/GATEWAY` (and
+/// its public half in `ledger.vkey`) the first time.
 fn default_key(data_dir: &Path, gateway: &str) -> anyhow::Result<SignerKey> {
     let path = data_dir.join("ledger.key");
     if path.exists() {

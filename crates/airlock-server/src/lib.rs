@@ -18,6 +18,7 @@ mod api;
 mod auth;
 mod error;
 mod ledger;
+pub mod personal;
 mod plans;
 mod state;
 
@@ -35,7 +36,8 @@ pub use api::{
 };
 pub use auth::{hash_token, new_token};
 pub use error::{ApiError, ApiResult};
-pub use ledger::{LedgerConfig, PruneError, Recorder};
+pub use ledger::{EraseError, LedgerConfig, PruneError, Recorder};
+pub use personal::PersonalData;
 pub use state::AppState;
 
 /// How the service runs.
