@@ -672,6 +672,13 @@ fn a_held_call_approved_through_the_service_then_runs() {
         })
     };
 
+    // A client that can open URLs (MCP 2025-11-25) is pointed at the approval.
+    s.send(
+        &json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {"elicitation": {"url": {}}},
+        "clientInfo": {"name": "t", "version": "1"}}}),
+    );
+    s.answer(&json!(0), Duration::from_secs(30));
     let target = files.join("approved.txt");
     let approver = approve_next("approve");
     s.send(
@@ -696,6 +703,24 @@ fn a_held_call_approved_through_the_service_then_runs() {
         message.contains(&id) && message.contains("approvers"),
         "{message}"
     );
+    let elicit = notes
+        .iter()
+        .find(|n| n["method"] == "elicitation/create")
+        .unwrap_or_else(|| panic!("no URL elicitation: {notes:?}"));
+    assert_eq!(elicit["params"]["mode"], "url");
+    assert_eq!(
+        elicit["params"]["url"],
+        format!("http://{}/v1/approvals/{id}", service.addr)
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n["method"] == "notifications/elicitation/complete"
+                && n["params"]["elicitationId"] == elicit["params"]["elicitationId"]),
+        "{notes:?}"
+    );
+    // The client's answer to it stops at the gateway (the server never asked).
+    s.send(&json!({"jsonrpc": "2.0", "id": elicit["id"], "result": {"action": "accept"}}));
 
     // Rejected: denied, nothing written.
     let other = files.join("rejected.txt");
@@ -708,7 +733,9 @@ fn a_held_call_approved_through_the_service_then_runs() {
     rejecter.join().unwrap();
     assert_eq!(m["result"]["isError"], true, "{m}");
     assert!(
-        notes.is_empty(),
+        !notes
+            .iter()
+            .any(|n| n["method"] == "notifications/progress"),
         "progress without a progress token: {notes:?}"
     );
     assert!(

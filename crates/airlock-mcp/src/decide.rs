@@ -31,8 +31,8 @@ pub enum Verdict {
 
 pub trait Decider: Send + Sync {
     /// Decides one call. `on_hold` is told (repeatedly) while a call waits for
-    /// approval, with a sentence naming who must approve and how.
-    fn decide(&self, call: &ToolCall, on_hold: &mut dyn FnMut(&str)) -> anyhow::Result<Verdict>;
+    /// approval: the approval's id and URL, and who must approve.
+    fn decide(&self, call: &ToolCall, on_hold: &mut dyn FnMut(&Hold)) -> anyhow::Result<Verdict>;
 
     /// Whether the tool would be denied whatever its arguments; such a tool is not
     /// listed. `false` whenever that cannot be shown (the call is still decided).
@@ -64,11 +64,10 @@ pub struct Remote {
 }
 
 impl Decider for Remote {
-    fn decide(&self, call: &ToolCall, on_hold: &mut dyn FnMut(&str)) -> anyhow::Result<Verdict> {
+    fn decide(&self, call: &ToolCall, on_hold: &mut dyn FnMut(&Hold)) -> anyhow::Result<Verdict> {
         let body = raw_call(&self.server, call).to_string();
         let deadline = Instant::now() + self.hold_timeout;
-        let mut tell = |h: &Hold| on_hold(&h.message());
-        Ok(match self.service.ask(&body, deadline, &mut tell)? {
+        Ok(match self.service.ask(&body, deadline, on_hold)? {
             Outcome::Allow(_) => Verdict::Forward,
             Outcome::Deny(reason) => Verdict::Deny(reason),
         })
@@ -141,7 +140,7 @@ impl Local {
 }
 
 impl Decider for Local {
-    fn decide(&self, call: &ToolCall, _: &mut dyn FnMut(&str)) -> anyhow::Result<Verdict> {
+    fn decide(&self, call: &ToolCall, _: &mut dyn FnMut(&Hold)) -> anyhow::Result<Verdict> {
         let (action, decision) = self.decision(call);
         let (verdict, status) = match decision.decision {
             Tier::Allow | Tier::Log => (Verdict::Forward, "allowed"),

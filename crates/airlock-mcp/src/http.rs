@@ -425,6 +425,21 @@ fn stream_of(
     futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) })
 }
 
+/// The client of every upstream: one, so that its connections are kept alive and
+/// reused (a new connection per relayed message would add a handshake to each).
+fn upstream_agent() -> &'static ureq::Agent {
+    static AGENT: std::sync::OnceLock<ureq::Agent> = std::sync::OnceLock::new();
+    AGENT.get_or_init(|| {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_connect(Some(Duration::from_secs(5)))
+            .max_idle_connections_per_host(64)
+            .build()
+            .into()
+    })
+}
+
 /// Sends one request to the server (a blocking HTTP client on the blocking pool:
 /// no second HTTP stack in the build) and streams its answer back.
 async fn upstream(
@@ -445,15 +460,14 @@ async fn upstream(
     let target = url.clone();
     tokio::task::spawn_blocking(move || {
         let url = target;
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_connect(Some(Duration::from_secs(5)))
-            .timeout_global(timeout)
-            .build()
-            .into();
+        let agent = upstream_agent();
         let sent = match request.body(body.map(|b| b.to_vec()).unwrap_or_default()) {
-            Ok(r) => agent.run(r),
+            Ok(r) => agent.run(
+                agent
+                    .configure_request(r)
+                    .timeout_global(timeout)
+                    .build(),
+            ),
             Err(e) => {
                 let _ = head_tx.send(Err(format!("a request to {url} cannot be made: {e}")));
                 return;

@@ -11,9 +11,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
 use crate::decide::{Decider, ToolCall, Verdict};
 use crate::frame::{Frame, next_frame};
 use crate::pins::Pins;
+use crate::service::Hold;
 
 /// JSON-RPC error codes.
 const PARSE_ERROR: i64 = -32700;
@@ -22,6 +25,10 @@ const INVALID_PARAMS: i64 = -32602;
 /// Implementation-defined server errors: the upstream is gone or did not answer.
 const UPSTREAM_GONE: i64 = -32000;
 const UPSTREAM_TIMEOUT: i64 = -32001;
+
+/// Ids of the requests the gateway itself sends the client (elicitations): the
+/// client's answers to them stop here.
+const OWN_ID_PREFIX: &str = "airlock-";
 
 /// `tools/call`s being decided or waiting for approval at once: each has a
 /// thread, and a client must not be able to start them without end.
@@ -56,12 +63,15 @@ pub struct Gateway {
     tools: Mutex<HashMap<String, Value>>,
     /// The pin file is read and written by this gateway and by `approve-tool`.
     pins_lock: Mutex<()>,
-    client_closed: std::sync::atomic::AtomicBool,
+    client_closed: AtomicBool,
     /// `tools/call`s being decided now (at most [`MAX_CALLS_DECIDING`]).
     deciding: std::sync::atomic::AtomicUsize,
     /// The quarantined tools as last seen: a tool leaving quarantine is
     /// announced with `notifications/tools/list_changed`.
     quarantine_seen: Mutex<Option<Vec<String>>>,
+    /// The client declared URL-mode elicitation at `initialize`.
+    url_elicitation: AtomicBool,
+    next_own_id: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -90,9 +100,11 @@ impl Gateway {
             expired: Mutex::new(HashSet::new()),
             tools: Mutex::new(HashMap::new()),
             pins_lock: Mutex::new(()),
-            client_closed: std::sync::atomic::AtomicBool::new(false),
+            client_closed: AtomicBool::new(false),
             deciding: std::sync::atomic::AtomicUsize::new(0),
             quarantine_seen: Mutex::new(None),
+            url_elicitation: AtomicBool::new(false),
+            next_own_id: AtomicU64::new(1),
         })
     }
 
@@ -156,8 +168,7 @@ impl Gateway {
                 Frame::Line(line) => self.on_client_message(line),
             }
         }
-        self.client_closed
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.client_closed.store(true, Ordering::SeqCst);
         // Closing the server's input is how the stdio transport ends a session.
         *lock(&self.to_server) = None;
     }
@@ -206,6 +217,14 @@ impl Gateway {
                         );
                     }
                     (Some(method), Some(id)) => {
+                        if method == "initialize" {
+                            let url = o
+                                .get("params")
+                                .and_then(|p| p.get("capabilities"))
+                                .and_then(|c| c.get("elicitation"))
+                                .is_some_and(|e| e.get("url").is_some());
+                            self.url_elicitation.store(url, Ordering::SeqCst);
+                        }
                         lock(&self.pending).insert(
                             id_key(id),
                             Pending {
@@ -218,6 +237,8 @@ impl Gateway {
                             self.error(id, UPSTREAM_GONE, &self.gone_message());
                         }
                     }
+                    // The client's answer to an elicitation the gateway sent.
+                    (None, Some(Value::String(rid))) if rid.starts_with(OWN_ID_PREFIX) => {}
                     // Notifications, and the client's answers to the server's requests.
                     _ => {
                         self.send_server(&line);
@@ -274,7 +295,9 @@ impl Gateway {
                     .and_then(|m| m.get("progressToken"))
                     .cloned();
                 let mut step = 0u64;
-                let mut on_hold = |message: &str| {
+                let mut elicited: Option<String> = None;
+                let mut on_hold = |hold: &Hold| {
+                    let message = hold.message();
                     if let Some(token) = &progress {
                         step += 1;
                         self.send_client_json(&json!({
@@ -283,19 +306,42 @@ impl Gateway {
                             "params": {"progressToken": token, "progress": step, "message": message},
                         }));
                     }
+                    // A client that can open URLs is pointed at the approval once
+                    // (MCP 2025-11-25 URL-mode elicitation); its answer stops here.
+                    if elicited.is_none() && self.url_elicitation.load(Ordering::SeqCst) {
+                        let elicitation = format!("airlock-approval-{}", hold.id);
+                        let n = self.next_own_id.fetch_add(1, Ordering::SeqCst);
+                        self.send_client_json(&json!({
+                            "jsonrpc": "2.0",
+                            "id": format!("{OWN_ID_PREFIX}{n}"),
+                            "method": "elicitation/create",
+                            "params": {"mode": "url", "elicitationId": elicitation,
+                                "url": hold.url, "message": message},
+                        }));
+                        elicited = Some(elicitation);
+                    }
                 };
                 let call = ToolCall {
                     name: &name,
                     arguments: &arguments,
                     listing: listing.as_ref(),
                 };
-                self.decider
+                let verdict = self
+                    .decider
                     .decide(&call, &mut on_hold)
                     .unwrap_or_else(|e| {
                         Verdict::Deny(format!(
                             "airlock could not decide this call ({e:#}), so it is denied (airlock fails closed); ask a human to check the airlock setup"
                         ))
-                    })
+                    });
+                if let Some(elicitation) = elicited {
+                    self.send_client_json(&json!({
+                        "jsonrpc": "2.0",
+                        "method": "notifications/elicitation/complete",
+                        "params": {"elicitationId": elicitation},
+                    }));
+                }
+                verdict
             }
         };
         match verdict {
@@ -355,7 +401,7 @@ impl Gateway {
             }
         }
         *lock(&self.to_server) = None;
-        let orderly = self.client_closed.load(std::sync::atomic::Ordering::SeqCst);
+        let orderly = self.client_closed.load(Ordering::SeqCst);
         let pending: Vec<(String, Pending)> = lock(&self.pending).drain().collect();
         for (key, p) in pending {
             let id: Value = serde_json::from_str(&key).unwrap_or(Value::Null);

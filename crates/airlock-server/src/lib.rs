@@ -134,6 +134,13 @@ pub async fn serve(
         state.ledger.verifier_key()
     );
     on_ready(addr, bootstrap);
+    // No Nagle: a streamed answer's last chunk (an event stream's end, a chunked
+    // body's terminator) is a small write that would otherwise wait for the
+    // client's delayed ACK, 40 ms on Linux.
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, api::router(state.clone()).merge(extra))
         .with_graceful_shutdown(stop_signal())
         .await?;
