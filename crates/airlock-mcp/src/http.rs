@@ -462,12 +462,7 @@ async fn upstream(
         let url = target;
         let agent = upstream_agent();
         let sent = match request.body(body.map(|b| b.to_vec()).unwrap_or_default()) {
-            Ok(r) => agent.run(
-                agent
-                    .configure_request(r)
-                    .timeout_global(timeout)
-                    .build(),
-            ),
+            Ok(r) => agent.run(agent.configure_request(r).timeout_global(timeout).build()),
             Err(e) => {
                 let _ = head_tx.send(Err(format!("a request to {url} cannot be made: {e}")));
                 return;
