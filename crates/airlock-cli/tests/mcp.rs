@@ -868,3 +868,150 @@ fn releasing_a_quarantined_tool_is_announced_to_the_open_session() {
         ["deploy", "get_notes"]
     );
 }
+
+/// A client that takes tasks (the MCP Tasks extension, declared on the call) gets
+/// a held call back at once as a task naming the approval; it polls `tasks/get`
+/// while a human decides. Approved, the call runs and its result completes the
+/// task; rejected, the task completes with the denial; cancelled, the call never
+/// runs, even when approved afterwards.
+#[test]
+fn a_held_call_of_a_client_that_takes_tasks_becomes_a_task() {
+    let dir = scratch("tasks");
+    let files = dir.join("files");
+    let service = start(&dir.join("service"));
+    let key = new_key(&service, "/v1/agents", json!({"name": "mcp-agent"}));
+    let alice = new_approver(&service, "alice");
+    let server = filesystem_server();
+    let mut cmd = gateway(
+        &dir,
+        "fs",
+        &[],
+        &[server.to_str().unwrap(), files.to_str().unwrap()],
+    );
+    cmd.env("AIRLOCK_SERVER", format!("http://{}", service.addr))
+        .env("AIRLOCK_AGENT_KEY", &key);
+    let mut s = Session::start(cmd);
+    s.send(
+        &json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"}}}),
+    );
+    let (init, _) = s.answer(&json!(0), Duration::from_secs(30));
+    assert!(
+        init["result"]["capabilities"]["extensions"]["io.modelcontextprotocol/tasks"].is_object(),
+        "{init}"
+    );
+    let pending = || {
+        poll(Duration::from_secs(20), "a pending approval", || {
+            let r = call(
+                &service.addr,
+                "GET",
+                "/v1/approvals?status=pending",
+                Some(&alice),
+                "",
+            );
+            r.json["approvals"][0]["id"].as_str().map(str::to_owned)
+        })
+    };
+    let vote = |id: &str, verb: &str| {
+        let r = call(
+            &service.addr,
+            "POST",
+            &format!("/v1/approvals/{id}/{verb}"),
+            Some(&alice),
+            "{}",
+        );
+        assert_eq!(r.status, 200, "{}", r.text);
+    };
+    let mut next = 10u64;
+    let mut task_call = |s: &mut Session, path: &Path, content: &str| -> Value {
+        next += 1;
+        s.send(
+            &json!({"jsonrpc": "2.0", "id": next, "method": "tools/call", "params": {
+            "name": "write_file", "arguments": {"path": path, "content": content},
+            "_meta": {"io.modelcontextprotocol/clientCapabilities":
+                {"extensions": {"io.modelcontextprotocol/tasks": {}}}}}}),
+        );
+        let (m, _) = s.answer(&json!(next), Duration::from_secs(30));
+        assert_eq!(m["result"]["resultType"], "task", "{m}");
+        assert_eq!(m["result"]["status"], "working", "{m}");
+        m["result"].clone()
+    };
+    let mut get_id = 100u64;
+    let mut get = |s: &mut Session, task: &Value| -> Value {
+        get_id += 1;
+        s.send(
+            &json!({"jsonrpc": "2.0", "id": get_id, "method": "tasks/get",
+            "params": {"taskId": task["taskId"]}}),
+        );
+        s.answer(&json!(get_id), Duration::from_secs(10)).0["result"].clone()
+    };
+    let until_done =
+        |s: &mut Session, task: &Value, get: &mut dyn FnMut(&mut Session, &Value) -> Value| {
+            let until = Instant::now() + Duration::from_secs(30);
+            loop {
+                let t = get(s, task);
+                if t["status"] != "working" {
+                    return t;
+                }
+                assert!(Instant::now() < until, "the task never ended: {t}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        };
+
+    // Approved: the call runs, its result is the task's.
+    let approved = files.join("approved.txt");
+    let task = task_call(&mut s, &approved, "written by a task");
+    let id = pending();
+    assert!(
+        task["statusMessage"].as_str().unwrap().contains(&id),
+        "the task names the approval: {task}"
+    );
+    assert_eq!(get(&mut s, &task)["status"], "working");
+    vote(&id, "approve");
+    let done = until_done(&mut s, &task, &mut get);
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_ne!(done["result"]["isError"], true, "{done}");
+    assert_eq!(
+        std::fs::read_to_string(&approved).unwrap(),
+        "written by a task"
+    );
+
+    // Rejected: completed with the denial.
+    let rejected = files.join("rejected.txt");
+    let task = task_call(&mut s, &rejected, "never");
+    vote(&pending(), "reject");
+    let done = until_done(&mut s, &task, &mut get);
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["result"]["isError"], true, "{done}");
+    assert!(
+        done["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("rejected"),
+        "{done}"
+    );
+    assert!(!rejected.exists());
+
+    // Cancelled, then approved: never relayed.
+    let cancelled = files.join("cancelled.txt");
+    let task = task_call(&mut s, &cancelled, "never");
+    let id = pending();
+    s.send(
+        &json!({"jsonrpc": "2.0", "id": 900, "method": "tasks/cancel",
+        "params": {"taskId": task["taskId"]}}),
+    );
+    let (ack, _) = s.answer(&json!(900), Duration::from_secs(10));
+    assert_eq!(ack["result"]["resultType"], "complete", "{ack}");
+    vote(&id, "approve");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(get(&mut s, &task)["status"], "cancelled");
+    assert!(!cancelled.exists(), "a cancelled task's call ran");
+
+    // A task that is not the gateway's is the server's business; an unknown one
+    // of the gateway's is an error.
+    s.send(&json!({"jsonrpc": "2.0", "id": 901, "method": "tasks/get",
+        "params": {"taskId": "airlock-task-0000"}}));
+    let (m, _) = s.answer(&json!(901), Duration::from_secs(10));
+    assert_eq!(m["error"]["code"], -32602, "{m}");
+}

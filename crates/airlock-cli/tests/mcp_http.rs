@@ -815,3 +815,84 @@ fn the_aggregated_endpoint_lists_prefixed_tools_and_routes_each_call() {
     );
     assert_eq!(r.status, 404, "{}", r.text);
 }
+
+/// Over Streamable HTTP too, a held call of a client that declares the tasks
+/// extension is answered at once with a task; `tasks/get` shows it working, then
+/// completed with the server's result once a human approves; the task is its
+/// agent's alone.
+#[test]
+fn a_held_call_over_streamable_http_becomes_a_task_for_a_client_that_takes_tasks() {
+    let dir = scratch("tasks");
+    let files = dir.join("files");
+    let fs = filesystem_server();
+    let (_up, url) = upstream(&format!("node {} {}", fs.display(), files.display()), &[]);
+    let s = service(&dir, None, &["--mcp", &format!("fs={url}")]);
+    let key = new_key(&s, "/v1/agents", json!({"name": "mcp-agent"}));
+    let alice = new_approver(&s, "alice");
+    let session = open_session(&s.addr, "fs", &key);
+    let target = files.join("by-task.txt");
+    let started = std::time::Instant::now();
+    let r = post(
+        &s.addr,
+        "fs",
+        &key,
+        Some(&session),
+        &json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {
+            "name": "write_file", "arguments": {"path": target, "content": "written by a task"},
+            "_meta": {"io.modelcontextprotocol/clientCapabilities":
+                {"extensions": {"io.modelcontextprotocol/tasks": {}}}}}}),
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "answered at once"
+    );
+    let task = messages(&r).last().unwrap()["result"].clone();
+    assert_eq!(task["resultType"], "task", "{}", r.text);
+    assert_eq!(task["status"], "working", "{task}");
+    let get = |key: &str| {
+        let r = post(
+            &s.addr,
+            "fs",
+            key,
+            Some(&session),
+            &json!({"jsonrpc": "2.0", "id": 4, "method": "tasks/get",
+                "params": {"taskId": task["taskId"]}}),
+        );
+        messages(&r).last().unwrap().clone()
+    };
+    assert_eq!(get(&key)["result"]["status"], "working");
+    let approval = decide_next(&s.addr, &alice, "approve");
+    let id = approval.join().unwrap();
+    assert!(
+        task["statusMessage"].as_str().unwrap().contains(&id),
+        "{task}"
+    );
+    let done = poll(Duration::from_secs(30), "the task to end", || {
+        let t = get(&key)["result"].clone();
+        (t["status"] != "working").then_some(t)
+    });
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_ne!(done["result"]["isError"], true, "{done}");
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap(),
+        "written by a task"
+    );
+
+    // Another agent cannot see it, even through its own session.
+    let mallory = new_key(&s, "/v1/agents", json!({"name": "mallory"}));
+    let theirs = open_session(&s.addr, "fs", &mallory);
+    let r = post(
+        &s.addr,
+        "fs",
+        &mallory,
+        Some(&theirs),
+        &json!({"jsonrpc": "2.0", "id": 5, "method": "tasks/get",
+            "params": {"taskId": task["taskId"]}}),
+    );
+    assert_eq!(
+        messages(&r).last().unwrap()["error"]["code"],
+        -32602,
+        "{}",
+        r.text
+    );
+}

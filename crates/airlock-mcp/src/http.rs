@@ -139,6 +139,8 @@ struct Front {
     sessions: Mutex<HashMap<(String, String), Session>>,
     /// Sessions with the aggregate (`/mcp`), by airlock's session id.
     joined: Mutex<HashMap<String, aggregate::Joined>>,
+    /// Held calls answered with a task (the MCP Tasks extension).
+    tasks: Arc<crate::tasks::Tasks>,
     /// The latest listed definition of each tool, by (server, tool).
     listings: Mutex<HashMap<(String, String), Value>>,
     /// The pin files are read and written here and by `airlock mcp approve-tool`.
@@ -175,6 +177,7 @@ pub fn router(st: Arc<AppState>, config: FrontConfig) -> anyhow::Result<Router> 
         upstreams,
         sessions: Mutex::new(HashMap::new()),
         joined: Mutex::new(HashMap::new()),
+        tasks: Arc::new(crate::tasks::Tasks::default()),
         listings: Mutex::new(HashMap::new()),
         pins_lock: Mutex::new(()),
         next_id: AtomicU64::new(1),
@@ -567,12 +570,17 @@ async fn on_post(
             );
         }
     };
+    let now = jiff::Timestamp::now().to_string();
+    if let Some(answer) = front.tasks.handle(&format!("{tenant}/{agent}"), &msg, &now) {
+        return json_answer(StatusCode::OK, &answer);
+    }
     let method = msg.get("method").and_then(Value::as_str).map(str::to_owned);
     let id = msg.get("id").filter(|id| !id.is_null()).cloned();
     match (&msg, method.as_deref(), id) {
         (Value::Object(_), Some("tools/call"), Some(id)) => {
+            let owner = format!("{tenant}/{agent}");
             front
-                .tools_call(&server, headers, body, &msg, id, session)
+                .tools_call(&server, &owner, headers, body, &msg, id, session)
                 .await
         }
         (Value::Object(_), Some("tools/call"), None) => json_answer(
@@ -584,7 +592,8 @@ async fn on_post(
             ),
         ),
         (Value::Object(_), Some("tools/list" | "server/discover"), Some(id)) => {
-            front.listing(&server, headers, body, id).await
+            let discover = method.as_deref() == Some("server/discover");
+            front.listing(&server, headers, body, id, discover).await
         }
         (Value::Object(_), Some("initialize"), Some(id)) => {
             front
@@ -726,7 +735,14 @@ impl Front {
 
     /// Relays `tools/list` or `server/discover`, then pins and filters the tools
     /// in the answer, whether it came as JSON or as an event stream.
-    async fn listing(&self, server: &str, headers: HeaderMap, body: Bytes, id: Value) -> Response {
+    async fn listing(
+        &self,
+        server: &str,
+        headers: HeaderMap,
+        body: Bytes,
+        id: Value,
+        discover: bool,
+    ) -> Response {
         let u = match upstream(
             "POST",
             self.url(server),
@@ -754,7 +770,11 @@ impl Front {
                     && msg.get("id") == Some(&id)
                     && msg.get("method").is_none()
                 {
-                    event.data = Some(self.screen(server, &headers, msg).await.to_string());
+                    let mut screened = self.screen(server, &headers, msg).await;
+                    if discover {
+                        declare_tasks(&mut screened);
+                    }
+                    event.data = Some(screened.to_string());
                 }
                 out.push_str(&sse::write(&event));
             }
@@ -762,7 +782,11 @@ impl Front {
         } else {
             match serde_json::from_str::<Value>(&text) {
                 Ok(msg) if msg.get("id") == Some(&id) => {
-                    self.screen(server, &headers, msg).await.to_string()
+                    let mut screened = self.screen(server, &headers, msg).await;
+                    if discover {
+                        declare_tasks(&mut screened);
+                    }
+                    screened.to_string()
                 }
                 // Not the answer (an error page, say): passed on as it is.
                 _ => text.into_owned(),
@@ -814,9 +838,11 @@ impl Front {
     }
 
     /// Decides a `tools/call`, then relays it or answers it.
+    #[allow(clippy::too_many_arguments)]
     async fn tools_call(
         self: &Arc<Self>,
         server: &str,
+        owner: &str,
         headers: HeaderMap,
         body: Bytes,
         msg: &Value,
@@ -874,6 +900,18 @@ impl Front {
                 Err(reason) => json_answer(StatusCode::OK, &denial(&id, &reason)),
             };
         };
+        if crate::tasks::declared(params) {
+            return self.held_as_task(
+                server,
+                owner,
+                headers,
+                msg,
+                id,
+                &first_hold,
+                decided,
+                hold_rx,
+            );
+        }
         if !accepts_events(&headers) {
             // A client that takes only JSON waits without news.
             return match verdict(decided.await) {
@@ -1029,6 +1067,107 @@ impl Front {
             };
             let _ = tx.send(Ok(Bytes::from(sse::message(answer.trim())))).await;
         }
+    }
+}
+
+/// A `server/discover` answer says the front serves the tasks extension.
+fn declare_tasks(msg: &mut Value) {
+    if let Some(result) = msg.get_mut("result") {
+        crate::tasks::declare_in(result);
+    }
+}
+
+/// How long a held call's task is kept.
+const TASK_TTL_MS: u64 = 3_600_000;
+
+type Decided = tokio::task::JoinHandle<airlock_server::ApiResult<CallOutcome>>;
+
+impl Front {
+    /// A held call of a client that takes tasks: answered at once with a task;
+    /// the wait goes on here, and the server's answer (or the denial) becomes
+    /// the task's result. A task cancelled meanwhile is never relayed.
+    #[allow(clippy::too_many_arguments)]
+    fn held_as_task(
+        self: &Arc<Self>,
+        server: &str,
+        owner: &str,
+        headers: HeaderMap,
+        msg: &Value,
+        id: Value,
+        first: &HoldNotice,
+        mut decided: Decided,
+        mut hold_rx: tokio::sync::mpsc::UnboundedReceiver<HoldNotice>,
+    ) -> Response {
+        let now = || jiff::Timestamp::now().to_string();
+        let task = self
+            .tasks
+            .create(owner, &hold_message(first), TASK_TTL_MS, &now());
+        let created = self.tasks.created(&id, &task);
+        let front = Arc::clone(self);
+        let server = server.to_owned();
+        let call = crate::tasks::without_extension(msg);
+        tokio::spawn(async move {
+            let outcome = loop {
+                tokio::select! {
+                    outcome = &mut decided => break outcome,
+                    n = hold_rx.recv() => if let Some(n) = n {
+                        front.tasks.tell(&task, &hold_message(&n), &now());
+                    },
+                }
+                if front.tasks.cancelled(&task) {
+                    decided.abort();
+                    return;
+                }
+            };
+            match verdict(outcome) {
+                Err(reason) => {
+                    let denied = denial(&id, &reason);
+                    front.tasks.deny(&task, denied["result"].clone(), &now());
+                }
+                Ok(()) if front.tasks.cancelled(&task) => {}
+                Ok(()) => {
+                    let answer = front.ask_upstream(&server, &headers, &call, &id).await;
+                    front.tasks.answer(&task, &answer, &now());
+                }
+            }
+        });
+        json_answer(StatusCode::OK, &created)
+    }
+
+    /// Sends one request to `server` and reads its answer to it (JSON or an event
+    /// stream); a failure is a JSON-RPC error answer.
+    async fn ask_upstream(
+        &self,
+        server: &str,
+        headers: &HeaderMap,
+        msg: &Value,
+        id: &Value,
+    ) -> Value {
+        let body = Bytes::from(msg.to_string());
+        let read = async {
+            let u = upstream(
+                "POST",
+                self.url(server),
+                headers,
+                Some(body),
+                Some(self.config.call_timeout),
+            )
+            .await?;
+            let (_, back, bytes) = u.read_all(MAX_LISTING).await?;
+            aggregate::answer_in(
+                header_str(&back, "content-type"),
+                &String::from_utf8_lossy(&bytes),
+                id,
+            )
+            .ok_or_else(|| format!("`{server}` sent no answer to the call"))
+        };
+        read.await.unwrap_or_else(|why| {
+            rpc_error(
+                id,
+                UPSTREAM_GONE,
+                &format!("airlock: the call was approved, but the MCP server `{server}` did not answer ({why})"),
+            )
+        })
     }
 }
 

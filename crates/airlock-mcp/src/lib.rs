@@ -25,6 +25,7 @@ pub mod pins;
 mod proxy;
 pub mod service;
 pub mod sse;
+pub mod tasks;
 
 use std::path::PathBuf;
 use std::process::{ExitCode, Stdio};

@@ -48,7 +48,15 @@ struct Pending {
     method: String,
     /// For a `tools/call`: when the client gets an error instead.
     deadline: Option<Instant>,
+    /// For a call relayed on behalf of a task (a hold answered with a task): the
+    /// task that keeps its answer; the client is not sent it.
+    task: Option<String>,
 }
+
+/// Who owns the tasks of a stdio session: its one client.
+const SESSION_OWNER: &str = "stdio";
+/// How long a held call's task is kept.
+const TASK_TTL_MS: u64 = 3_600_000;
 
 pub struct Gateway {
     config: Config,
@@ -72,6 +80,8 @@ pub struct Gateway {
     /// The client declared URL-mode elicitation at `initialize`.
     url_elicitation: AtomicBool,
     next_own_id: AtomicU64,
+    /// Held calls answered with a task (the MCP Tasks extension).
+    tasks: crate::tasks::Tasks,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -105,6 +115,7 @@ impl Gateway {
             quarantine_seen: Mutex::new(None),
             url_elicitation: AtomicBool::new(false),
             next_own_id: AtomicU64::new(1),
+            tasks: crate::tasks::Tasks::default(),
         })
     }
 
@@ -184,6 +195,10 @@ impl Gateway {
                 );
             }
         };
+        let now = jiff::Timestamp::now().to_string();
+        if let Some(answer) = self.tasks.handle(SESSION_OWNER, &msg, &now) {
+            return self.send_client_json(&answer);
+        }
         match &msg {
             Value::Object(o) => {
                 let method = o.get("method").and_then(Value::as_str);
@@ -230,6 +245,7 @@ impl Gateway {
                             Pending {
                                 method: method.to_owned(),
                                 deadline: None,
+                                task: None,
                             },
                         );
                         if !self.send_server(&line) {
@@ -286,6 +302,9 @@ impl Gateway {
             Err(why) => return self.error(&id, INVALID_PARAMS, &format!("airlock: {why}")),
         };
         let listing = lock(&self.tools).get(&name).cloned();
+        // The task standing for this call, once it is held and the client takes
+        // tasks.
+        let mut task: Option<String> = None;
         let verdict = match self.pin_refusal(&name, listing.as_ref()) {
             Some(refusal) => Verdict::Deny(refusal),
             None => {
@@ -296,8 +315,26 @@ impl Gateway {
                     .cloned();
                 let mut step = 0u64;
                 let mut elicited: Option<String> = None;
+                let as_task = crate::tasks::declared(params.as_ref());
+                let task = &mut task;
                 let mut on_hold = |hold: &Hold| {
                     let message = hold.message();
+                    if as_task {
+                        // The client need not wait on the open call: it gets a
+                        // task at once and polls it.
+                        let now = jiff::Timestamp::now().to_string();
+                        match task.as_deref() {
+                            Some(t) => self.tasks.tell(t, &message, &now),
+                            None => {
+                                let t =
+                                    self.tasks
+                                        .create(SESSION_OWNER, &message, TASK_TTL_MS, &now);
+                                self.send_client_json(&self.tasks.created(&id, &t));
+                                *task = Some(t);
+                            }
+                        }
+                        return;
+                    }
                     if let Some(token) = &progress {
                         step += 1;
                         self.send_client_json(&json!({
@@ -344,14 +381,20 @@ impl Gateway {
                 verdict
             }
         };
+        let denial = |reason: &str| {
+            json!({
+                "content": [{"type": "text", "text": format!("airlock denied this call: {reason}")}],
+                "isError": true,
+            })
+        };
+        if let Some(task) = task {
+            return self.finish_task(&task, verdict, &line, denial);
+        }
         match verdict {
             Verdict::Deny(reason) => self.send_client_json(&json!({
                 "jsonrpc": "2.0",
                 "id": id,
-                "result": {
-                    "content": [{"type": "text", "text": format!("airlock denied this call: {reason}")}],
-                    "isError": true,
-                },
+                "result": denial(&reason),
             })),
             Verdict::Forward => {
                 lock(&self.pending).insert(
@@ -359,11 +402,56 @@ impl Gateway {
                     Pending {
                         method: "tools/call".into(),
                         deadline: Some(Instant::now() + self.config.call_timeout),
+                        task: None,
                     },
                 );
                 if !self.send_server(&line) {
                     lock(&self.pending).remove(&id_key(&id));
                     self.error(&id, UPSTREAM_GONE, &self.gone_message());
+                }
+            }
+        }
+    }
+
+    /// A held call answered with a task, now decided: denied, the task completes
+    /// with the denial; approved (and not cancelled), the call is relayed under an
+    /// id of the gateway's own, and the server's answer completes the task.
+    fn finish_task(
+        &self,
+        task: &str,
+        verdict: Verdict,
+        line: &[u8],
+        denial: impl Fn(&str) -> Value,
+    ) {
+        let now = || jiff::Timestamp::now().to_string();
+        match verdict {
+            Verdict::Deny(reason) => self.tasks.deny(task, denial(&reason), &now()),
+            Verdict::Forward if self.tasks.cancelled(task) => {}
+            Verdict::Forward => {
+                let Ok(mut call) = serde_json::from_slice::<Value>(line) else {
+                    return self.tasks.deny(
+                        task,
+                        denial("the call could not be read again"),
+                        &now(),
+                    );
+                };
+                let n = self.next_own_id.fetch_add(1, Ordering::SeqCst);
+                let own_id = json!(format!("{OWN_ID_PREFIX}call-{n}"));
+                call = crate::tasks::without_extension(&call);
+                call["id"] = own_id.clone();
+                lock(&self.pending).insert(
+                    id_key(&own_id),
+                    Pending {
+                        method: "tools/call".into(),
+                        deadline: Some(Instant::now() + self.config.call_timeout),
+                        task: Some(task.to_owned()),
+                    },
+                );
+                if !self.send_server(call.to_string().as_bytes()) {
+                    lock(&self.pending).remove(&id_key(&own_id));
+                    let gone =
+                        json!({"error": {"code": UPSTREAM_GONE, "message": self.gone_message()}});
+                    self.tasks.answer(task, &gone, &now());
                 }
             }
         }
@@ -405,14 +493,18 @@ impl Gateway {
         let pending: Vec<(String, Pending)> = lock(&self.pending).drain().collect();
         for (key, p) in pending {
             let id: Value = serde_json::from_str(&key).unwrap_or(Value::Null);
-            self.error(
-                &id,
-                UPSTREAM_GONE,
-                &format!(
-                    "airlock: the MCP server `{}` exited before answering this {}; restart the session",
-                    self.config.server, p.method
-                ),
+            let message = format!(
+                "airlock: the MCP server `{}` exited before answering this {}; restart the session",
+                self.config.server, p.method
             );
+            match p.task {
+                Some(task) => self.tasks.answer(
+                    &task,
+                    &json!({"error": {"code": UPSTREAM_GONE, "message": message}}),
+                    &jiff::Timestamp::now().to_string(),
+                ),
+                None => self.error(&id, UPSTREAM_GONE, &message),
+            }
         }
         orderly
     }
@@ -437,11 +529,21 @@ impl Gateway {
         };
         let key = id_key(id);
         let pending = lock(&self.pending).remove(&key);
+        if let Some(task) = pending.as_ref().and_then(|p| p.task.as_deref()) {
+            return self
+                .tasks
+                .answer(task, &msg, &jiff::Timestamp::now().to_string());
+        }
         match pending {
             // The 2026-07-28 lifecycle's `server/discover` answers with the tool
             // list too: it is pinned and filtered the same, or it would bypass both.
             Some(p) if p.method == "tools/list" || p.method == "server/discover" => {
-                let filtered = self.tools_list(msg);
+                let mut filtered = self.tools_list(msg);
+                if p.method == "server/discover"
+                    && let Some(result) = filtered.get_mut("result")
+                {
+                    crate::tasks::declare_in(result);
+                }
                 self.send_client_json(&filtered);
             }
             // The gateway tells the client when a human releases a quarantined
@@ -455,6 +557,9 @@ impl Gateway {
                     .and_then(Value::as_object_mut)
                 {
                     tools.insert("listChanged".into(), Value::Bool(true));
+                }
+                if let Some(result) = msg.get_mut("result") {
+                    crate::tasks::declare_in(result);
                 }
                 self.send_client_json(&msg);
             }
@@ -528,19 +633,21 @@ impl Gateway {
     /// Answers calls the server has not answered within the call timeout.
     pub fn expire_calls(&self) {
         let now = Instant::now();
-        let late: Vec<String> = {
+        let late: Vec<(String, Option<String>)> = {
             let mut pending = lock(&self.pending);
             let keys: Vec<String> = pending
                 .iter()
                 .filter(|(_, p)| p.deadline.is_some_and(|d| d <= now))
                 .map(|(k, _)| k.clone())
                 .collect();
-            for k in &keys {
-                pending.remove(k);
-            }
-            keys
+            keys.into_iter()
+                .map(|k| {
+                    let task = pending.remove(&k).and_then(|p| p.task);
+                    (k, task)
+                })
+                .collect()
         };
-        for key in late {
+        for (key, task) in late {
             lock(&self.expired).insert(key.clone());
             let id: Value = serde_json::from_str(&key).unwrap_or(Value::Null);
             // Tell the server too, so that it can stop the work.
@@ -550,15 +657,19 @@ impl Gateway {
                 .to_string()
                 .as_bytes(),
             );
-            self.error(
-                &id,
-                UPSTREAM_TIMEOUT,
-                &format!(
-                    "airlock: the MCP server `{}` did not answer this tools/call within {} s (--call-timeout); it may still have run",
-                    self.config.server,
-                    self.config.call_timeout.as_secs()
-                ),
+            let message = format!(
+                "airlock: the MCP server `{}` did not answer this tools/call within {} s (--call-timeout); it may still have run",
+                self.config.server,
+                self.config.call_timeout.as_secs()
             );
+            match task {
+                Some(task) => self.tasks.answer(
+                    &task,
+                    &json!({"error": {"code": UPSTREAM_TIMEOUT, "message": message}}),
+                    &jiff::Timestamp::now().to_string(),
+                ),
+                None => self.error(&id, UPSTREAM_TIMEOUT, &message),
+            }
         }
     }
 }

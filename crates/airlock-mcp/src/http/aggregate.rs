@@ -85,6 +85,10 @@ pub(super) async fn on_post(State(front): F, headers: HeaderMap, body: Bytes) ->
             }
         }
     };
+    let now = jiff::Timestamp::now().to_string();
+    if let Some(answer) = front.tasks.handle(&format!("{tenant}/{agent}"), &msg, &now) {
+        return json_answer(StatusCode::OK, &answer);
+    }
     let Some(id) = id else {
         // Notifications (initialized, cancelled, …) and answers: nothing to do.
         return StatusCode::ACCEPTED.into_response();
@@ -181,7 +185,7 @@ fn upstream_headers(client: &HeaderMap, session: Option<&str>, version: &str) ->
 }
 
 /// The answer to request `id` in an upstream's answer (JSON or an event stream).
-fn answer_in(content_type: Option<&str>, body: &str, id: &Value) -> Option<Value> {
+pub(super) fn answer_in(content_type: Option<&str>, body: &str, id: &Value) -> Option<Value> {
     let is_events = content_type.is_some_and(|c| c.starts_with("text/event-stream"));
     let candidates: Vec<Value> = if is_events {
         sse::parse(body)
@@ -238,7 +242,8 @@ impl Front {
         names.sort_unstable();
         let answer = json!({"jsonrpc": "2.0", "id": id, "result": {
             "protocolVersion": version,
-            "capabilities": {"tools": {"listChanged": false}},
+            "capabilities": {"tools": {"listChanged": false},
+                "extensions": {crate::tasks::EXTENSION: {}}},
             "serverInfo": {"name": "airlock", "version": env!("CARGO_PKG_VERSION")},
             "instructions": format!(
                 "airlock: the tools of the MCP servers {} behind one endpoint, each named SERVER{SEPARATOR}TOOL. Every call is decided by airlock's policy first; a denied call says why and what to do instead.",
@@ -409,7 +414,8 @@ impl Front {
         };
         let h = upstream_headers(&headers, session.as_deref(), &joined.version);
         let body = Bytes::from(msg.to_string());
-        self.tools_call(&server, h, body, &msg, id, Some(joined.owner))
+        let owner = format!("{}/{}", joined.owner.tenant, joined.owner.agent);
+        self.tools_call(&server, &owner, h, body, &msg, id, Some(joined.owner))
             .await
     }
 }
