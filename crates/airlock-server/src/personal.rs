@@ -50,6 +50,16 @@ pub enum PersonalData {
 pub struct PersonalStore {
     conn: Mutex<Connection>,
     path: PathBuf,
+    /// Puts waiting to be committed: whoever holds the connection next commits
+    /// all of them in one transaction (group commit, one fsync for many entries).
+    queue: Mutex<Vec<Put>>,
+}
+
+/// One entry's rows, waiting in the queue, and where its outcome goes.
+struct Put {
+    entry: String,
+    sealed: Vec<Sealed>,
+    done: std::sync::Arc<Mutex<Option<Result<(), String>>>>,
 }
 
 const SCHEMA: &str = "
@@ -144,6 +154,7 @@ impl PersonalStore {
         Ok(PersonalStore {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),
+            queue: Mutex::new(Vec::new()),
         })
     }
 
@@ -155,27 +166,37 @@ impl PersonalStore {
         f(&mut conn).map_err(|e| format!("the personal-data store {}: {e}", self.path.display()))
     }
 
-    /// Keeps an entry's personal data: one transaction, durable when this returns.
-    /// `entry` is the SHA-256 (hex) of the entry's bytes.
+    /// Keeps an entry's personal data, durable when this returns. `entry` is the
+    /// SHA-256 (hex) of the entry's bytes.
+    ///
+    /// Group commit: the rows wait in a queue; whoever gets the connection next
+    /// commits everything queued in one transaction, and the others find their
+    /// outcome set when they get it in turn. One failed transaction fails every
+    /// put in it (nothing of it is kept).
     pub fn put(&self, entry: &str, sealed: &[Sealed]) -> Result<(), String> {
-        self.with(|c| {
-            let tx = c.transaction()?;
-            {
-                let mut insert = tx.prepare_cached(
-                    "INSERT INTO personal (commitment, entry, field, salt, value) VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?;
-                for s in sealed {
-                    insert.execute(params![
-                        s.commitment,
-                        entry,
-                        s.field,
-                        s.salt.as_slice(),
-                        s.value
-                    ])?;
-                }
+        let unusable = || "the personal-data store is unusable after a panic".to_owned();
+        let done = std::sync::Arc::new(Mutex::new(None));
+        self.queue.lock().map_err(|_| unusable())?.push(Put {
+            entry: entry.to_owned(),
+            sealed: sealed.to_vec(),
+            done: done.clone(),
+        });
+        let mut conn = self.conn.lock().map_err(|_| unusable())?;
+        if let Some(outcome) = done.lock().map_err(|_| unusable())?.take() {
+            return outcome;
+        }
+        // Nobody committed ours yet: commit it with everything queued behind it.
+        let batch = std::mem::take(&mut *self.queue.lock().map_err(|_| unusable())?);
+        let outcome = commit_puts(&mut conn, &batch)
+            .map_err(|e| format!("the personal-data store {}: {e}", self.path.display()));
+        drop(conn);
+        for put in &batch {
+            if let Ok(mut slot) = put.done.lock() {
+                *slot = Some(outcome.clone());
             }
-            tx.commit()
-        })
+        }
+        let mine = done.lock().map_err(|_| unusable())?.take();
+        mine.unwrap_or(outcome)
     }
 
     /// The salt and value kept for each of `commitments` that is still here.
@@ -277,6 +298,28 @@ pub enum Erase {
     Subject(String),
     /// These entries, by index.
     Indices(Vec<u64>),
+}
+
+/// Inserts every queued put's rows in one transaction.
+fn commit_puts(conn: &mut Connection, batch: &[Put]) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO personal (commitment, entry, field, salt, value) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for put in batch {
+            for s in &put.sealed {
+                insert.execute(params![
+                    s.commitment,
+                    put.entry,
+                    s.field,
+                    s.salt.as_slice(),
+                    s.value
+                ])?;
+            }
+        }
+    }
+    tx.commit()
 }
 
 /// What an erasure did.

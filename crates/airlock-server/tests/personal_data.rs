@@ -168,3 +168,33 @@ async fn rows_a_crash_kept_out_of_the_ledger_are_erased_with_their_subject() {
     let store = PersonalStore::open_existing(&dir).unwrap().unwrap();
     assert!(store.entries_naming("erin").unwrap().is_empty());
 }
+
+/// Concurrent records share the side store's commits (group commit) and each
+/// still finds its own values kept once `record` answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_records_each_keep_their_values() {
+    let dir = scratch("concurrent");
+    let r = std::sync::Arc::new(recorder(&dir));
+    let tasks: Vec<_> = (0..64)
+        .map(|i| {
+            let r = r.clone();
+            tokio::spawn(async move {
+                let comment = format!("comment number {i}");
+                r.record(1_000 + i, "t", vote(&format!("approver-{i}"), &comment))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut indices = Vec::new();
+    for t in tasks {
+        indices.push(t.await.unwrap());
+    }
+    indices.sort_unstable();
+    assert_eq!(indices, (0..64).collect::<Vec<u64>>());
+    for i in indices {
+        let e = entry(&r, i);
+        assert_eq!(kept(&dir, &e), e.commitments().len(), "entry {i}");
+        assert_eq!(e.commitments().len(), 2, "approver and comment: {e:?}");
+    }
+}
