@@ -443,6 +443,27 @@ fn upstream_agent() -> &'static ureq::Agent {
     })
 }
 
+/// Relayed requests in flight at once, and server streams (`GET`) open at once.
+/// Each holds a thread of the blocking pool (512 threads, shared with the
+/// store's reads) for as long as it lasts: without a bound, a few agents opening
+/// streams could starve the service of the threads it decides with.
+const MAX_RELAYS: usize = 256;
+const MAX_STREAMS: usize = 64;
+
+fn slots(streams: bool) -> std::sync::Arc<tokio::sync::Semaphore> {
+    static RELAYS: std::sync::OnceLock<std::sync::Arc<tokio::sync::Semaphore>> =
+        std::sync::OnceLock::new();
+    static STREAMS: std::sync::OnceLock<std::sync::Arc<tokio::sync::Semaphore>> =
+        std::sync::OnceLock::new();
+    let (cell, n) = if streams {
+        (&STREAMS, MAX_STREAMS)
+    } else {
+        (&RELAYS, MAX_RELAYS)
+    };
+    cell.get_or_init(|| std::sync::Arc::new(tokio::sync::Semaphore::new(n)))
+        .clone()
+}
+
 /// Sends one request to the server (a blocking HTTP client on the blocking pool:
 /// no second HTTP stack in the build) and streams its answer back.
 async fn upstream(
@@ -458,10 +479,24 @@ async fn upstream(
             request = request.header(*name, v.as_bytes());
         }
     }
+    // A stream (no timeout) is refused when too many are open; a request waits
+    // for a slot.
+    let permit = if timeout.is_none() {
+        slots(true).try_acquire_owned().map_err(|_| {
+            format!("{MAX_STREAMS} server streams are open through this airlock; close one (end an idle session) and retry")
+        })?
+    } else {
+        slots(false)
+            .acquire_owned()
+            .await
+            .map_err(|_| "the relay is shutting down".to_owned())?
+    };
     let (head_tx, head_rx) = tokio::sync::oneshot::channel();
     let (tx, rx) = tokio::sync::mpsc::channel(16);
     let target = url.clone();
     tokio::task::spawn_blocking(move || {
+        // Held for as long as the request or stream lasts.
+        let _permit = permit;
         let url = target;
         let agent = upstream_agent();
         let sent = match request.body(body.map(|b| b.to_vec()).unwrap_or_default()) {
@@ -655,6 +690,14 @@ async fn on_post(
 async fn on_get(State(front): F, Path(server): Path<String>, headers: HeaderMap) -> Response {
     if let Err(r) = front.admit(&server, &headers).await {
         return r;
+    }
+    if slots(true).available_permits() == 0 {
+        return http_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!(
+                "{MAX_STREAMS} server streams are open through this airlock; close one (end an idle session) and retry"
+            ),
+        );
     }
     match upstream("GET", front.url(&server), &headers, None, None).await {
         Ok(u) => u.into_response(),
