@@ -178,6 +178,20 @@ fn scratch(name: &str) -> PathBuf {
     d
 }
 
+/// Rules: the filesystem server's files are read-only, and `move_file` is denied
+/// whatever its arguments (so it is not listed).
+const FS_READ_ONLY: &str = "  - id: fs-read-only
+    when: { tool: \"mcp:fs\", effect_at_least: write }
+    then: deny
+    message: the files are read-only for agents; ask a human to change them
+  - id: no-moves
+    when: { tool: \"mcp:fs\", operation: move_file }
+    then: deny
+";
+
+/// A section: every tool of the fake server reads.
+const FAKE_READS: &str = "mcp_servers:\n  fake:\n    tools:\n      \"*\": read\n";
+
 /// A policy: the built-in one plus `rules` and `sections`.
 fn policy(dir: &Path, rules: &str, sections: &str) -> PathBuf {
     write_policy(dir, &|p| {
@@ -289,18 +303,7 @@ fn the_filesystem_server_over_streamable_http_reads_and_is_refused_writes() {
     let files = dir.join("files");
     let notes = files.join("notes.txt");
     std::fs::write(&notes, "the original notes\n").unwrap();
-    let policy = policy(
-        &dir,
-        "  - id: fs-read-only
-    when: { tool: \"mcp:fs\", effect_at_least: write }
-    then: deny
-    message: the files are read-only for agents; ask a human to change them
-  - id: no-moves
-    when: { tool: \"mcp:fs\", operation: move_file }
-    then: deny
-",
-        "",
-    );
+    let policy = policy(&dir, FS_READ_ONLY, "");
     let fs = filesystem_server();
     let (_up, url) = upstream(&format!("node {} {}", fs.display(), files.display()), &[]);
     let s = service(&dir, Some(&policy), &["--mcp", &format!("fs={url}")]);
@@ -516,11 +519,7 @@ fn a_changed_tool_over_streamable_http_is_quarantined_until_approved() {
     let log = dir.join("calls.log");
     std::fs::write(&desc, "Deploys the app.").unwrap();
     std::fs::write(&log, "").unwrap();
-    let policy = policy(
-        &dir,
-        "",
-        "mcp_servers:\n  fake:\n    tools:\n      \"*\": read\n",
-    );
+    let policy = policy(&dir, "", FAKE_READS);
     let (_up, url) = upstream(
         &format!("node {}", fake_server().display()),
         &[
@@ -588,11 +587,7 @@ fn a_changed_tool_over_streamable_http_is_quarantined_until_approved() {
 #[test]
 fn bad_messages_and_failing_servers_each_get_an_answer() {
     let dir = scratch("bad");
-    let policy = policy(
-        &dir,
-        "",
-        "mcp_servers:\n  fake:\n    tools:\n      \"*\": read\n",
-    );
+    let policy = policy(&dir, "", FAKE_READS);
     let fake = format!("node {}", fake_server().display());
     let (up, url) = upstream(&fake, &[]);
     let (_silent, silent_url) = upstream(&fake, &[("FAKE_MODE", "silent".to_owned())]);
@@ -707,18 +702,7 @@ fn the_aggregated_endpoint_lists_prefixed_tools_and_routes_each_call() {
     let files = dir.join("files");
     let notes = files.join("notes.txt");
     std::fs::write(&notes, "aggregated notes\n").unwrap();
-    let policy = policy(
-        &dir,
-        "  - id: fs-read-only
-    when: { tool: \"mcp:fs\", effect_at_least: write }
-    then: deny
-    message: the files are read-only for agents
-  - id: no-moves
-    when: { tool: \"mcp:fs\", operation: move_file }
-    then: deny
-",
-        "mcp_servers:\n  fake:\n    tools:\n      \"*\": read\n",
-    );
+    let policy = policy(&dir, FS_READ_ONLY, FAKE_READS);
     let fs = filesystem_server();
     let (_fs, fs_url) = upstream(&format!("node {} {}", fs.display(), files.display()), &[]);
     let (_fake, fake_url) = upstream(&format!("node {}", fake_server().display()), &[]);

@@ -304,6 +304,23 @@ impl Front {
         self.upstreams.get(server).cloned().unwrap_or_default()
     }
 
+    /// POSTs one message to `server`, within the call timeout.
+    async fn post(
+        &self,
+        server: &str,
+        headers: &HeaderMap,
+        body: Bytes,
+    ) -> Result<Upstreamed, String> {
+        upstream(
+            "POST",
+            self.url(server),
+            headers,
+            Some(body),
+            Some(self.config.call_timeout),
+        )
+        .await
+    }
+
     fn tool_listing(&self, server: &str, tool: &str) -> Option<Value> {
         lock(&self.listings)
             .get(&(server.to_owned(), tool.to_owned()))
@@ -661,15 +678,7 @@ async fn on_post(
         }
         (Value::Object(_) | Value::Array(_), _, id) => {
             let id = id.unwrap_or(Value::Null);
-            match upstream(
-                "POST",
-                front.url(&server),
-                &headers,
-                Some(body),
-                Some(front.config.call_timeout),
-            )
-            .await
-            {
+            match front.post(&server, &headers, body).await {
                 Ok(u) => u.into_answer(&server, &id),
                 Err(why) if !id.is_null() => upstream_failure(&server, &id, &why),
                 Err(why) => http_error(StatusCode::BAD_GATEWAY, &why),
@@ -742,15 +751,7 @@ impl Front {
         msg: &Value,
         id: Value,
     ) -> Response {
-        let u = match upstream(
-            "POST",
-            self.url(server),
-            &headers,
-            Some(body),
-            Some(self.config.call_timeout),
-        )
-        .await
-        {
+        let u = match self.post(server, &headers, body).await {
             Ok(u) => u,
             Err(why) => return upstream_failure(server, &id, &why),
         };
@@ -786,15 +787,7 @@ impl Front {
         id: Value,
         discover: bool,
     ) -> Response {
-        let u = match upstream(
-            "POST",
-            self.url(server),
-            &headers,
-            Some(body),
-            Some(self.config.call_timeout),
-        )
-        .await
-        {
+        let u = match self.post(server, &headers, body).await {
             Ok(u) => u,
             Err(why) => return upstream_failure(server, &id, &why),
         };
@@ -1052,15 +1045,7 @@ impl Front {
         body: Bytes,
         id: &Value,
     ) -> Response {
-        match upstream(
-            "POST",
-            self.url(server),
-            headers,
-            Some(body),
-            Some(self.config.call_timeout),
-        )
-        .await
-        {
+        match self.post(server, headers, body).await {
             Ok(u) => u.into_answer(server, id),
             Err(why) => upstream_failure(server, id, &why),
         }
@@ -1075,15 +1060,7 @@ impl Front {
         id: &Value,
         tx: &ChunkSender,
     ) {
-        let u = match upstream(
-            "POST",
-            self.url(server),
-            headers,
-            Some(body),
-            Some(self.config.call_timeout),
-        )
-        .await
-        {
+        let u = match self.post(server, headers, body).await {
             Ok(u) => u,
             Err(why) => {
                 let e = rpc_error(
@@ -1188,14 +1165,7 @@ impl Front {
     ) -> Value {
         let body = Bytes::from(msg.to_string());
         let read = async {
-            let u = upstream(
-                "POST",
-                self.url(server),
-                headers,
-                Some(body),
-                Some(self.config.call_timeout),
-            )
-            .await?;
+            let u = self.post(server, headers, body).await?;
             let (_, back, bytes) = u.read_all(MAX_LISTING).await?;
             aggregate::answer_in(
                 header_str(&back, "content-type"),

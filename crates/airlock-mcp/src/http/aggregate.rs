@@ -273,14 +273,7 @@ impl Front {
             "protocolVersion": joined.version,
             "capabilities": {},
             "clientInfo": {"name": "airlock", "version": env!("CARGO_PKG_VERSION")}}});
-        let u = upstream(
-            "POST",
-            self.url(server),
-            &h,
-            Some(Bytes::from(init.to_string())),
-            Some(self.config.call_timeout),
-        )
-        .await?;
+        let u = self.post(server, &h, Bytes::from(init.to_string())).await?;
         let (status, back, bytes) = u.read_all(MAX_LISTING).await?;
         let answer = answer_in(
             header_str(&back, "content-type"),
@@ -295,16 +288,10 @@ impl Front {
         let session = header_str(&back, SESSION).map(str::to_owned);
         let h = upstream_headers(&HeaderMap::new(), session.as_deref(), &joined.version);
         let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-        upstream(
-            "POST",
-            self.url(server),
-            &h,
-            Some(Bytes::from(initialized.to_string())),
-            Some(self.config.call_timeout),
-        )
-        .await?
-        .read_all(MAX_LISTING)
-        .await?;
+        self.post(server, &h, Bytes::from(initialized.to_string()))
+            .await?
+            .read_all(MAX_LISTING)
+            .await?;
         if let Some(j) = lock(&self.joined).get_mut(sid) {
             j.upstream.insert(server.to_owned(), session.clone());
         }
@@ -350,16 +337,11 @@ impl Front {
             if let Some(c) = &cursor {
                 list["params"] = json!({"cursor": c});
             }
-            let (_, back, bytes) = upstream(
-                "POST",
-                self.url(server),
-                &h,
-                Some(Bytes::from(list.to_string())),
-                Some(self.config.call_timeout),
-            )
-            .await?
-            .read_all(MAX_LISTING)
-            .await?;
+            let (_, back, bytes) = self
+                .post(server, &h, Bytes::from(list.to_string()))
+                .await?
+                .read_all(MAX_LISTING)
+                .await?;
             let answer = answer_in(
                 header_str(&back, "content-type"),
                 &String::from_utf8_lossy(&bytes),
