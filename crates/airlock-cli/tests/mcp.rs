@@ -625,12 +625,10 @@ fn an_unreachable_service_denies_the_call() {
     assert!(!dir.join("calls.log").exists(), "a call reached the server");
 }
 
-/// Against the real service: a write held for approval waits (the client told who
-/// must approve, by progress notifications), is approved by a human through the
-/// service's API, then runs on the filesystem server; a rejected one is denied.
-#[test]
-fn a_held_call_approved_through_the_service_then_runs() {
-    let dir = scratch("held");
+/// The filesystem server behind `airlock mcp` in service mode, in a fresh
+/// directory: its `files/`, the service, an approver's token, the session.
+fn behind_a_service(name: &str) -> (PathBuf, Server, String, Session) {
+    let dir = scratch(name);
     let files = dir.join("files");
     let service = start(&dir.join("service"));
     let key = new_key(&service, "/v1/agents", json!({"name": "mcp-agent"}));
@@ -644,33 +642,15 @@ fn a_held_call_approved_through_the_service_then_runs() {
     );
     cmd.env("AIRLOCK_SERVER", format!("http://{}", service.addr))
         .env("AIRLOCK_AGENT_KEY", &key);
-    let mut s = Session::start(cmd);
+    (files, service, alice, Session::start(cmd))
+}
 
-    let approve_next = |verb: &'static str| {
-        let addr = service.addr.clone();
-        let alice = alice.clone();
-        std::thread::spawn(move || {
-            let id = poll(Duration::from_secs(20), "a pending approval", || {
-                let r = call(
-                    &addr,
-                    "GET",
-                    "/v1/approvals?status=pending",
-                    Some(&alice),
-                    "",
-                );
-                r.json["approvals"][0]["id"].as_str().map(str::to_owned)
-            });
-            let r = call(
-                &addr,
-                "POST",
-                &format!("/v1/approvals/{id}/{verb}"),
-                Some(&alice),
-                "{}",
-            );
-            assert_eq!(r.status, 200, "{}", r.text);
-            id
-        })
-    };
+/// Against the real service: a write held for approval waits (the client told who
+/// must approve, by progress notifications), is approved by a human through the
+/// service's API, then runs on the filesystem server; a rejected one is denied.
+#[test]
+fn a_held_call_approved_through_the_service_then_runs() {
+    let (files, service, alice, mut s) = behind_a_service("held");
 
     // A client that can open URLs (MCP 2025-11-25) is pointed at the approval.
     s.send(
@@ -680,7 +660,7 @@ fn a_held_call_approved_through_the_service_then_runs() {
     );
     s.answer(&json!(0), Duration::from_secs(30));
     let target = files.join("approved.txt");
-    let approver = approve_next("approve");
+    let approver = decide_next(&service.addr, &alice, "approve");
     s.send(
         &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
         "name": "write_file", "arguments": {"path": target, "content": "written after approval"},
@@ -724,7 +704,7 @@ fn a_held_call_approved_through_the_service_then_runs() {
 
     // Rejected: denied, nothing written.
     let other = files.join("rejected.txt");
-    let rejecter = approve_next("reject");
+    let rejecter = decide_next(&service.addr, &alice, "reject");
     s.send(
         &json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
         "name": "write_file", "arguments": {"path": other, "content": "never"}}}),
@@ -876,21 +856,7 @@ fn releasing_a_quarantined_tool_is_announced_to_the_open_session() {
 /// runs, even when approved afterwards.
 #[test]
 fn a_held_call_of_a_client_that_takes_tasks_becomes_a_task() {
-    let dir = scratch("tasks");
-    let files = dir.join("files");
-    let service = start(&dir.join("service"));
-    let key = new_key(&service, "/v1/agents", json!({"name": "mcp-agent"}));
-    let alice = new_approver(&service, "alice");
-    let server = filesystem_server();
-    let mut cmd = gateway(
-        &dir,
-        "fs",
-        &[],
-        &[server.to_str().unwrap(), files.to_str().unwrap()],
-    );
-    cmd.env("AIRLOCK_SERVER", format!("http://{}", service.addr))
-        .env("AIRLOCK_AGENT_KEY", &key);
-    let mut s = Session::start(cmd);
+    let (files, service, alice, mut s) = behind_a_service("tasks");
     s.send(
         &json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
         "protocolVersion": "2025-11-25", "capabilities": {},
@@ -901,28 +867,8 @@ fn a_held_call_of_a_client_that_takes_tasks_becomes_a_task() {
         init["result"]["capabilities"]["extensions"]["io.modelcontextprotocol/tasks"].is_object(),
         "{init}"
     );
-    let pending = || {
-        poll(Duration::from_secs(20), "a pending approval", || {
-            let r = call(
-                &service.addr,
-                "GET",
-                "/v1/approvals?status=pending",
-                Some(&alice),
-                "",
-            );
-            r.json["approvals"][0]["id"].as_str().map(str::to_owned)
-        })
-    };
-    let vote = |id: &str, verb: &str| {
-        let r = call(
-            &service.addr,
-            "POST",
-            &format!("/v1/approvals/{id}/{verb}"),
-            Some(&alice),
-            "{}",
-        );
-        assert_eq!(r.status, 200, "{}", r.text);
-    };
+    let pending = || next_pending(&service.addr, &alice);
+    let vote = |id: &str, verb: &str| vote(&service.addr, &alice, id, verb);
     let mut next = 10u64;
     let mut task_call = |s: &mut Session, path: &Path, content: &str| -> Value {
         next += 1;

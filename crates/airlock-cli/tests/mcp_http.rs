@@ -266,32 +266,6 @@ fn open_session(addr: &str, server: &str, key: &str) -> String {
     session
 }
 
-/// Approves (or rejects) the next pending approval, from another thread.
-fn decide_next(addr: &str, approver: &str, verb: &'static str) -> std::thread::JoinHandle<String> {
-    let (addr, approver) = (addr.to_owned(), approver.to_owned());
-    std::thread::spawn(move || {
-        let id = poll(Duration::from_secs(30), "a pending approval", || {
-            let r = call(
-                &addr,
-                "GET",
-                "/v1/approvals?status=pending",
-                Some(&approver),
-                "",
-            );
-            r.json["approvals"][0]["id"].as_str().map(str::to_owned)
-        });
-        let r = call(
-            &addr,
-            "POST",
-            &format!("/v1/approvals/{id}/{verb}"),
-            Some(&approver),
-            "{}",
-        );
-        assert_eq!(r.status, 200, "{}", r.text);
-        id
-    })
-}
-
 /// The filesystem server over Streamable HTTP, behind `airlock serve`, driven by
 /// the inspector: a read passes and returns the file; a write the policy denies
 /// comes back as a tool error naming the rule, and the file is untouched; a tool

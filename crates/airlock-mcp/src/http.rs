@@ -837,21 +837,15 @@ impl Front {
     /// A tool list answer: each tool pinned, changed tools quarantined, tools the
     /// policy always denies this agent left out.
     async fn screen(&self, server: &str, headers: &HeaderMap, mut msg: Value) -> Value {
-        let Some(tools) = msg
-            .get_mut("result")
-            .and_then(|r| r.get_mut("tools"))
-            .and_then(Value::as_array_mut)
-        else {
+        let listed = {
+            let mut seen = lock(&self.listings);
+            crate::pins::listed_tools(&mut msg, |name, tool| {
+                seen.insert((server.to_owned(), name.to_owned()), tool.clone());
+            })
+        };
+        let Some(tools) = listed else {
             return msg;
         };
-        {
-            let mut seen = lock(&self.listings);
-            for tool in tools.iter() {
-                if let Some(name) = tool.get("name").and_then(Value::as_str) {
-                    seen.insert((server.to_owned(), name.to_owned()), tool.clone());
-                }
-            }
-        }
         let path = self.config.pin_dir.join(format!("{server}.json"));
         let now = jiff::Timestamp::now().to_string();
         let told = {

@@ -293,6 +293,25 @@ pub fn line_diff(old: &str, new: &str) -> String {
     out
 }
 
+/// The tools of a `tools/list` or `server/discover` answer, and each named one
+/// handed to `seen` (the gateways remember the latest listed definition, to
+/// check a later call against its pin). `None`: the answer lists no tools.
+pub fn listed_tools(
+    msg: &mut Value,
+    mut seen: impl FnMut(&str, &Value),
+) -> Option<&mut Vec<Value>> {
+    let tools = msg
+        .get_mut("result")
+        .and_then(|r| r.get_mut("tools"))
+        .and_then(Value::as_array_mut)?;
+    for tool in tools.iter() {
+        if let Some(name) = tool.get("name").and_then(Value::as_str) {
+            seen(name, tool);
+        }
+    }
+    Some(tools)
+}
+
 /// Screens a tool list against the pins in `path`: each tool is pinned on first
 /// sight and a changed one is quarantined and left out, as are entries without a
 /// name. Pins that cannot be read or saved leave nothing listed (a listing that

@@ -574,21 +574,15 @@ impl Gateway {
     /// A `tools/list` answer: each tool pinned, changed tools quarantined, tools
     /// the policy always denies left out.
     fn tools_list(&self, mut msg: Value) -> Value {
-        let Some(tools) = msg
-            .get_mut("result")
-            .and_then(|r| r.get_mut("tools"))
-            .and_then(Value::as_array_mut)
-        else {
+        let listed = {
+            let mut seen = lock(&self.tools);
+            crate::pins::listed_tools(&mut msg, |name, tool| {
+                seen.insert(name.to_owned(), tool.clone());
+            })
+        };
+        let Some(tools) = listed else {
             return msg;
         };
-        {
-            let mut seen = lock(&self.tools);
-            for tool in tools.iter() {
-                if let Some(name) = tool.get("name").and_then(Value::as_str) {
-                    seen.insert(name.to_owned(), tool.clone());
-                }
-            }
-        }
         let now = jiff::Timestamp::now().to_string();
         let told = {
             let _guard = lock(&self.pins_lock);

@@ -567,3 +567,46 @@ pub fn ledger_entries(dir: &Path) -> Vec<Vec<u8>> {
     }
     out
 }
+
+/// The id of the next pending approval `approver` sees, waiting up to 30 s for
+/// one to appear.
+pub fn next_pending(addr: &str, approver: &str) -> String {
+    poll(Duration::from_secs(30), "a pending approval", || {
+        let r = call(
+            addr,
+            "GET",
+            "/v1/approvals?status=pending",
+            Some(approver),
+            "",
+        );
+        r.json["approvals"][0]["id"].as_str().map(str::to_owned)
+    })
+}
+
+/// `approver` votes on approval `id`: `approve` or `reject`; the vote must be
+/// taken.
+pub fn vote(addr: &str, approver: &str, id: &str, verb: &str) {
+    let r = call(
+        addr,
+        "POST",
+        &format!("/v1/approvals/{id}/{verb}"),
+        Some(approver),
+        "{}",
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+/// Approves (or rejects) the next pending approval from another thread, while
+/// the test waits on the call it holds; the thread answers the approval's id.
+pub fn decide_next(
+    addr: &str,
+    approver: &str,
+    verb: &'static str,
+) -> std::thread::JoinHandle<String> {
+    let (addr, approver) = (addr.to_owned(), approver.to_owned());
+    std::thread::spawn(move || {
+        let id = next_pending(&addr, &approver);
+        vote(&addr, &approver, &id, verb);
+        id
+    })
+}
